@@ -1,0 +1,98 @@
+"""Run each modality's model once over a decoded stream, then pool interval embeddings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from avm.fingerprint.pooling import IntervalFingerprints, PoolingOptions, pool_intervals
+from avm.media import DecodedMedia
+from avm.models import ModelSpec, build_model, resolve_device
+
+
+@dataclass(frozen=True)
+class FingerprintOptions:
+    """Models and pooling for each modality, and how to batch inference."""
+
+    models: dict[str, ModelSpec]
+    pooling: dict[str, PoolingOptions]
+    device: str = "auto"
+    audio_chunk_seconds: float = 60.0  # long audio runs as a batch of chunks (with context) of this length
+    batch_size: int = 16  # audio chunks per forward pass
+    frame_batch_size: int = 512  # video frames per forward pass
+    threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
+    modalities: tuple[str, ...] = field(default=("audio", "visual"))
+
+
+class Fingerprinter:
+    """Holds the loaded models; ``fingerprint(decoded)`` → {modality: IntervalFingerprints}."""
+
+    def __init__(self, opts: FingerprintOptions) -> None:
+        self.opts = opts
+        self.device = resolve_device(opts.device)
+        if opts.threads and self.device.type == "cpu":
+            torch.set_num_threads(opts.threads)
+        self.models: dict[str, torch.nn.Module] = {}
+        self.versions: dict[str, str] = {}
+        for modality in opts.modalities:
+            model, version = build_model(opts.models[modality])
+            self.models[modality] = model.to(self.device)
+            self.versions[modality] = version
+
+    def dims(self) -> dict[str, int]:
+        """Embedding dimension of each modality."""
+        return {m: model.dim for m, model in self.models.items()}
+
+    @torch.inference_mode()
+    def audio_context(self, audio: np.ndarray) -> torch.Tensor:
+        """Contextual embeddings [T, D] of a whole waveform, computed in batched chunks with context."""
+        model = self.models["audio"]
+        hop = int(round(model.hop_seconds * model.config.sample_rate))
+        chunk = max(hop, int(self.opts.audio_chunk_seconds * model.config.sample_rate) // hop * hop)
+        context = -(-model.context_samples // hop) * hop
+        wave = torch.from_numpy(np.array(audio, dtype=np.float32, copy=True)).to(self.device)
+        windows = [(max(0, s - context), s, min(len(wave), s + chunk + context)) for s in range(0, len(wave), chunk)]
+        total = len(wave) // hop + 1  # frames of one pass over the whole stream (centred STFT)
+        pieces: dict[int, torch.Tensor] = {}
+        # Windows of equal length share a forward pass; the (shorter) last one runs alone, never zero-padded,
+        # so chunked inference equals one pass over the whole stream.
+        for length in sorted({stop - begin for begin, _, stop in windows}):
+            same = [w for w in windows if w[2] - w[0] == length]
+            for first in range(0, len(same), self.opts.batch_size):
+                group = same[first:first + self.opts.batch_size]
+                out = model(torch.stack([wave[begin:stop] for begin, _, stop in group]))
+                for (begin, start, _), emb in zip(group, out):
+                    skip = (start - begin) // hop
+                    pieces[start] = emb[skip:skip + min(chunk // hop, total - start // hop)]
+        pieces = [pieces[start] for start in sorted(pieces)]
+        return torch.cat(pieces) if pieces else torch.zeros(0, model.dim, device=self.device)
+
+    @torch.inference_mode()
+    def visual_context(self, frames: np.ndarray) -> torch.Tensor:
+        """Per-frame embeddings [N, D] in batches."""
+        model = self.models["visual"]
+        tensor = torch.from_numpy(np.array(frames, dtype=np.uint8, copy=True))
+        outs = [model(tensor[i:i + self.opts.frame_batch_size].to(self.device))
+                for i in range(0, len(tensor), self.opts.frame_batch_size)]
+        return torch.cat(outs) if outs else torch.zeros(0, model.dim, device=self.device)
+
+    def fingerprint(self, media: DecodedMedia, steps: dict[str, float] | None = None) -> dict[str, IntervalFingerprints]:
+        """Interval fingerprints of every modality present; ``steps`` overrides the pooling step (queries)."""
+        results: dict[str, IntervalFingerprints] = {}
+        streams = {"audio": (media.audio, lambda: self.audio_context(media.audio),
+                             lambda: self.models["audio"].hop_seconds),
+                   "visual": (media.frames, lambda: self.visual_context(media.frames),
+                              lambda: 1.0 / media.frame_rate)}
+        for modality in self.opts.modalities:
+            data, run, hop = streams[modality]
+            if data is None:
+                continue
+            pooling = self.opts.pooling[modality]
+            if steps and modality in steps:
+                pooling = PoolingOptions(pooling.window, steps[modality], pooling.min_window_fraction)
+            t_start, t_end, vectors = pool_intervals(run(), hop(), pooling)
+            if len(t_start):
+                results[modality] = IntervalFingerprints(modality, t_start, t_end, vectors, self.versions[modality])
+        return results

@@ -1,0 +1,74 @@
+"""Build embedders from config and load their checkpoints; every model has a version string."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from avm.models.audio import AudioEmbedder, AudioModelConfig
+from avm.models.visual import VisualEmbedder, VisualModelConfig
+
+_ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {
+    "audio_cnn": (AudioEmbedder, AudioModelConfig),
+    "visual_tiny": (VisualEmbedder, VisualModelConfig),
+}
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Which model to run for one modality (mirrors one entry of the ``model`` config group)."""
+
+    architecture: str
+    params: dict[str, Any] = dataclasses.field(default_factory=dict)
+    checkpoint: str | None = None  # a file written by save_checkpoint; None = untrained, seeded weights
+    seed: int = 0
+
+
+def resolve_device(device: str) -> torch.device:
+    """``auto`` → CUDA when present, else CPU."""
+    if device == "auto":
+        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    return torch.device(device)
+
+
+def _weights_digest(model: nn.Module) -> str:
+    digest = hashlib.sha256()
+    for name, tensor in sorted(model.state_dict().items()):
+        digest.update(name.encode())
+        digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    return digest.hexdigest()[:10]
+
+
+def build_model(spec: ModelSpec) -> tuple[nn.Module, str]:
+    """Instantiate ``spec`` in eval mode and return it with its version (architecture + weights digest)."""
+    if spec.architecture not in _ARCHITECTURES:
+        raise ValueError(f"unknown architecture {spec.architecture!r}; known: {sorted(_ARCHITECTURES)}")
+    module_cls, config_cls = _ARCHITECTURES[spec.architecture]
+    params = dict(spec.params)
+    state = None
+    if spec.checkpoint:
+        saved = torch.load(spec.checkpoint, map_location="cpu", weights_only=True)
+        if saved.get("architecture") != spec.architecture:
+            raise ValueError(f"{spec.checkpoint}: checkpoint is for {saved.get('architecture')!r}, "
+                             f"config asks for {spec.architecture!r}")
+        params = {**saved["params"], **params}
+        state = saved["state_dict"]
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(spec.seed)
+        model = module_cls(config_cls(**params))
+    if state is not None:
+        model.load_state_dict(state)
+    model.eval()
+    return model, f"{spec.architecture}-{_weights_digest(model)}"
+
+
+def save_checkpoint(model: nn.Module, architecture: str, path: str | Path) -> None:
+    """Write ``model`` so that :func:`build_model` can load it (weights + hyper-parameters)."""
+    torch.save({"architecture": architecture, "params": dataclasses.asdict(model.config),
+                "state_dict": model.state_dict()}, path)

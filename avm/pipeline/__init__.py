@@ -1,0 +1,1 @@
+"""Pipeline: the stages wired into jobs (Ray appears only in ``ray_jobs``)."""

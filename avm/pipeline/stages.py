@@ -1,0 +1,178 @@
+"""The pipeline's stages as plain callables over row dicts / numpy batches.
+
+They hold no Ray code, so the same objects run inside Ray tasks and actors (``avm.pipeline.ray_jobs``) and
+in-process for one file (``avm match``). A failure never raises out of a stage: it becomes the row's
+``error`` (naming the file and the reason) and the batch goes on.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from typing import Any
+
+import numpy as np
+
+from avm.fingerprint import FingerprintOptions, Fingerprinter
+from avm.index import FingerprintStore, IndexOptions, knn
+from avm.match import MatchOptions, Segment, align_hits, fuse_modalities
+from avm.media import DecodedMedia, DecodeOptions, MediaError, content_hash, decode
+from avm.media.probe import MediaInfo
+
+log = logging.getLogger(__name__)
+
+Batch = dict[str, np.ndarray]
+
+
+def object_array(items: list[Any]) -> np.ndarray:
+    """A 1-d object array holding ``items`` as they are (numpy would stack equal-shaped arrays)."""
+    out = np.empty(len(items), dtype=object)
+    for i, item in enumerate(items):
+        out[i] = item
+    return out
+
+
+def _error_text(uri: str, exc: Exception) -> str:
+    return str(exc) if isinstance(exc, MediaError) else f"{uri}: {type(exc).__name__}: {exc}"
+
+
+class DecodeStage:
+    """Row {uri, video_id} → the row plus probe results, content hash and decoded audio/frames."""
+
+    def __init__(self, opts: DecodeOptions) -> None:
+        self.opts = opts
+
+    def __call__(self, row: dict[str, Any]) -> dict[str, Any]:
+        uri = row["uri"]
+        out = {"uri": uri, "video_id": row["video_id"], "error": "", "content_hash": "", "duration": 0.0,
+               "streams": "[]", "audio": np.zeros(0, np.float32), "frames": np.zeros((0, 1, 1), np.uint8),
+               "frame_rate": self.opts.frame_rate, "decode_seconds": 0.0}
+        started = time.perf_counter()
+        try:
+            out["content_hash"] = content_hash(uri) or ""
+            media = decode(uri, self.opts)
+            out["duration"] = media.info.duration
+            out["streams"] = media.info.streams_json()
+            if media.audio is not None:
+                out["audio"] = media.audio
+            if media.frames is not None:
+                out["frames"] = media.frames
+        except Exception as exc:  # noqa: BLE001 - every failure becomes the row's error
+            out["error"] = _error_text(uri, exc)
+            log.warning("decode failed: %s", out["error"])
+        out["decode_seconds"] = time.perf_counter() - started
+        return out
+
+
+def _as_media(batch: Batch, i: int) -> DecodedMedia:
+    audio = np.asarray(batch["audio"][i], dtype=np.float32)
+    frames = np.asarray(batch["frames"][i], dtype=np.uint8)
+    info = MediaInfo(uri=str(batch["uri"][i]), duration=float(batch["duration"][i]), format="")
+    return DecodedMedia(info=info, audio=audio if audio.size else None, sample_rate=16000,
+                        frames=frames if frames.size else None, frame_rate=float(batch["frame_rate"][i]))
+
+
+class FingerprintStage:
+    """Batch of decoded rows → the same rows with per-modality interval fingerprints instead of raw media.
+
+    Adds, per modality M, the columns ``M_t_start``, ``M_t_end`` and ``M_vectors`` (empty when the file has
+    no such stream) and ``model_versions`` (JSON); drops ``audio`` and ``frames``.
+    """
+
+    def __init__(self, opts: FingerprintOptions, steps: dict[str, float] | None = None) -> None:
+        self.fingerprinter = Fingerprinter(opts)
+        self.steps = steps
+        self.modalities = opts.modalities
+        self.dims = self.fingerprinter.dims()
+
+    def __call__(self, batch: Batch) -> Batch:
+        n = len(batch["video_id"])
+        columns: dict[str, list[Any]] = {f"{m}_{c}": [] for m in self.modalities for c in ("t_start", "t_end", "vectors")}
+        errors = [str(e) for e in batch["error"]]
+        seconds = []
+        for i in range(n):
+            started = time.perf_counter()
+            prints = {}
+            if not errors[i]:
+                try:
+                    prints = self.fingerprinter.fingerprint(_as_media(batch, i), self.steps)
+                    if not prints:
+                        errors[i] = f"{batch['uri'][i]}: too short to fingerprint (no complete interval)"
+                except Exception as exc:  # noqa: BLE001
+                    errors[i] = _error_text(str(batch["uri"][i]), exc)
+                    log.warning("fingerprint failed: %s", errors[i])
+            for m in self.modalities:
+                fp = prints.get(m)
+                columns[f"{m}_t_start"].append(fp.t_start if fp else np.zeros(0, np.float32))
+                columns[f"{m}_t_end"].append(fp.t_end if fp else np.zeros(0, np.float32))
+                columns[f"{m}_vectors"].append(fp.vectors if fp else np.zeros((0, self.dims[m]), np.float16))
+            seconds.append(time.perf_counter() - started)
+        out = {k: v for k, v in batch.items() if k not in ("audio", "frames")}
+        out.update({k: object_array(v) for k, v in columns.items()})
+        out["error"] = np.asarray(errors, dtype=object)
+        out["model_versions"] = np.asarray([json.dumps(self.fingerprinter.versions)] * n, dtype=object)
+        out["embed_seconds"] = np.asarray(seconds, dtype=np.float64)
+        return out
+
+
+def match_query(store: FingerprintStore, query_id: str, prints: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
+                k: int, opts: MatchOptions, exclude_self: bool) -> list[Segment]:
+    """Search every interval of one query in each modality's table, align the hits and fuse the modalities."""
+    per_modality = {}
+    for modality, (t_start, t_end, vectors) in prints.items():
+        if len(vectors) == 0:
+            continue
+        hits = knn(store, modality, vectors, k, exclude_video_id=query_id if exclude_self else None)
+        per_modality[modality] = align_hits(query_id, t_start, t_end, hits, modality, opts)
+    return fuse_modalities(per_modality, opts.offset_tolerance)
+
+
+class QueryStage:
+    """Batch of queries → one row per query with its segment pairs (JSON) or its error.
+
+    Rows either carry fingerprints (columns from :class:`FingerprintStage`) or only a ``video_id`` of the
+    catalog, whose stored fingerprints are then searched against all other videos.
+    """
+
+    def __init__(self, index: IndexOptions, match: MatchOptions, k: int, modalities: tuple[str, ...],
+                 catalog: bool) -> None:
+        self.store = FingerprintStore(index)
+        self.match, self.k, self.modalities, self.catalog = match, k, modalities, catalog
+
+    def _stored_prints(self, video_id: str) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
+        prints = {}
+        for m in self.modalities:
+            rows = self.store.intervals_of(m, video_id)
+            if rows.num_rows:
+                vectors = np.asarray(rows["vector"].to_pylist(), dtype=np.float32)
+                prints[m] = (rows["t_start"].to_numpy(), rows["t_end"].to_numpy(), vectors)
+        return prints
+
+    def __call__(self, batch: Batch) -> Batch:
+        n = len(batch["video_id"])
+        errors = [str(e) for e in batch["error"]] if "error" in batch else [""] * n
+        results, seconds = [], []
+        for i in range(n):
+            started = time.perf_counter()
+            query_id = str(batch["video_id"][i])
+            segments: list[Segment] = []
+            if not errors[i]:
+                try:
+                    prints = self._stored_prints(query_id) if self.catalog else {
+                        m: (batch[f"{m}_t_start"][i], batch[f"{m}_t_end"][i], batch[f"{m}_vectors"][i])
+                        for m in self.modalities}
+                    segments = match_query(self.store, query_id, prints, self.k, self.match, exclude_self=self.catalog)
+                except Exception as exc:  # noqa: BLE001
+                    errors[i] = f"{query_id}: search failed: {type(exc).__name__}: {exc}"
+                    log.warning("%s", errors[i])
+            results.append(json.dumps([s.__dict__ for s in segments]))
+            seconds.append(time.perf_counter() - started)
+        out: Batch = {"video_id": np.asarray(batch["video_id"], dtype=object),
+                      "error": np.asarray(errors, dtype=object),
+                      "segments": np.asarray(results, dtype=object),
+                      "search_seconds": np.asarray(seconds, dtype=np.float64)}
+        for column in ("uri", "duration"):
+            if column in batch:
+                out[column] = batch[column]
+        return out

@@ -1,0 +1,54 @@
+"""Shared fixtures: small real media files made with real ffmpeg from the bundled demo media."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import ffmpeg
+import pytest
+
+from avm.media import ffmpeg_exe
+
+REPO = Path(__file__).resolve().parent.parent
+DEMO_MEDIA = REPO / "data" / "demo"
+
+
+def make_clip(out: Path, *, video: Path | None, audio: Path | None, duration: float, audio_start: float = 0.0,
+              size: str = "320x180", pad_to: str | None = None) -> Path:
+    """Mux a (looped) picture source and an audio excerpt into an H.264/AAC mp4 with real ffmpeg."""
+    streams = []
+    if video is not None:
+        v = ffmpeg.input(str(video), stream_loop=-1, t=duration)["v:0"] if video.suffix != ".jpg" \
+            else ffmpeg.input(str(video), loop=1, t=duration, framerate=25)["v:0"]
+        w, h = size.split("x")
+        v = v.filter("scale", w, h).filter("setsar", 1)
+        if pad_to:
+            pw, ph = pad_to.split("x")
+            v = v.filter("pad", pw, ph, "(ow-iw)/2", "(oh-ih)/2", color="black")
+        streams.append(v.filter("fps", 25).filter("format", "yuv420p"))
+    if audio is not None:
+        streams.append(ffmpeg.input(str(audio), ss=audio_start, t=duration)["a:0"])
+    kwargs = {"t": duration}
+    if video is not None:
+        kwargs.update(vcodec="libx264", preset="veryfast", crf=28)
+    if audio is not None:
+        kwargs.update(acodec="aac", audio_bitrate="96k")
+    ffmpeg.output(*streams, str(out), **kwargs).overwrite_output().global_args("-loglevel", "error").run(
+        cmd=ffmpeg_exe())
+    return out
+
+
+@pytest.fixture(scope="session")
+def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A handful of generated files: audio+video, video only, audio only, letterboxed, and broken ones."""
+    d = tmp_path_factory.mktemp("media")
+    music = sorted((DEMO_MEDIA / "music").glob("*.opus"))
+    footage = DEMO_MEDIA / "footage"
+    make_clip(d / "av.mp4", video=footage / "bottle-detection.mp4", audio=music[0], duration=12)
+    make_clip(d / "video_only.mp4", video=footage / "toy-monster.mp4", audio=None, duration=8)
+    make_clip(d / "audio_only.m4a", video=None, audio=music[1], duration=10)
+    make_clip(d / "letterbox.mp4", video=footage / "toy-monster.mp4", audio=None, duration=4, size="320x136",
+              pad_to="320x180")
+    (d / "empty.mp4").write_bytes(b"")
+    (d / "text.mp4").write_text("this is not a video\n")
+    return d

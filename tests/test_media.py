@@ -1,0 +1,71 @@
+"""Probing and decoding real files with real ffmpeg."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from avm.media import DecodeOptions, MediaError, content_hash, decode, probe
+
+
+def test_probe_reports_streams_and_duration(media_dir):
+    info = probe(str(media_dir / "av.mp4"))
+    assert info.has_audio and info.has_video
+    assert abs(info.duration - 12) < 0.2
+    streams = json.loads(info.streams_json())
+    assert {s["type"] for s in streams} == {"audio", "video"}
+    assert probe(str(media_dir / "audio_only.m4a")).has_video is False
+
+
+def test_decode_audio_and_frames_at_configured_rates(media_dir):
+    opts = DecodeOptions(sample_rate=16000, frame_rate=2.0)
+    media = decode(str(media_dir / "av.mp4"), opts)
+    assert media.audio.dtype == np.float32 and abs(len(media.audio) / 16000 - 12) < 0.1
+    assert 0.01 < float(np.abs(media.audio).mean()) < 1.0  # real music, not silence
+    assert media.frames.dtype == np.uint8 and abs(len(media.frames) - 24) <= 1
+    slower = decode(str(media_dir / "av.mp4"), DecodeOptions(frame_rate=1.0))
+    assert abs(len(slower.frames) - 12) <= 1
+
+
+def test_modalities_present_are_decoded(media_dir):
+    video = decode(str(media_dir / "video_only.mp4"), DecodeOptions())
+    assert video.audio is None and video.frames is not None
+    audio = decode(str(media_dir / "audio_only.m4a"), DecodeOptions())
+    assert audio.frames is None and audio.audio is not None
+
+
+def test_black_bars_are_removed(media_dir):
+    opts = DecodeOptions(frame_size=128)
+    boxed = decode(str(media_dir / "letterbox.mp4"), opts)
+    top, bottom, left, right = boxed.crop
+    # 320x180 → 128x72 padded to 128x128 (28 px each side), plus the letterbox: 22 px of 180 → ~9 px of 72
+    assert top >= 28 + 6 and bottom >= 28 + 6
+    assert left <= 4 and right <= 4  # the footage itself has a dark edge or two
+    h = boxed.frames.shape[1]
+    assert 50 <= h <= 60  # about 136/180 of 72 px
+    plain = decode(str(media_dir / "video_only.mp4"), opts)
+    assert plain.frames.shape[1] > h
+
+
+@pytest.mark.parametrize("name,reason", [("empty.mp4", "empty"), ("text.mp4", "not a readable media file"),
+                                         ("missing.mp4", "does not exist")])
+def test_bad_files_raise_an_error_naming_file_and_reason(media_dir, name, reason):
+    with pytest.raises(MediaError) as err:
+        decode(str(media_dir / name), DecodeOptions())
+    assert name in str(err.value) and reason in str(err.value)
+
+
+def test_url_schemes_are_off_unless_enabled():
+    with pytest.raises(MediaError, match="not enabled"):
+        probe("http://127.0.0.1:9/video.mp4")
+    with pytest.raises(MediaError, match="not enabled"):
+        decode("concat:a.mp4|b.mp4", DecodeOptions())
+
+
+def test_content_hash_depends_on_bytes(media_dir, tmp_path):
+    copy = tmp_path / "copy.mp4"
+    copy.write_bytes((media_dir / "av.mp4").read_bytes())
+    assert content_hash(str(copy)) == content_hash(str(media_dir / "av.mp4"))
+    assert content_hash(str(media_dir / "video_only.mp4")) != content_hash(str(copy))
