@@ -22,7 +22,9 @@ def main(cfg: DictConfig) -> None:
     write_json(metrics, str(out / "metrics.json"))
     print("\n".join(ingest.lines()))
     print(format_table(metrics))
-    print(f"wrote {out / 'matches'} and {out / 'metrics.json'} ({built})")
+    print(f"demo media: {built['n_refs']} references, {built['n_queries']} queries ({built['n_negative']} negative), "
+          f"{built['n_borrowed']} borrowed segments in {built['out_dir']}")
+    print(f"wrote {out / 'matches'} and {out / 'metrics.json'}")
 
 
 if __name__ == "__main__":

@@ -70,6 +70,16 @@ def _peak(query: Path, q_at: float, ref: Path, r_at: float, seconds: float = 4.0
     return float(scores[best]), best / RATE - min(margin, r_at)
 
 
+def _thumb(path: Path, at: float) -> np.ndarray:
+    """The frame of ``path`` at ``at`` s as a 64x36 grey thumbnail (edge rows dropped), zero-mean, unit-norm."""
+    out, _ = (ffmpeg.input(str(path), ss=at).filter("scale", 64, 36)
+              .output("pipe:", vframes=1, format="rawvideo", pix_fmt="gray")
+              .run(cmd=ffmpeg_exe(), capture_stdout=True, quiet=True))
+    frame = np.frombuffer(out, np.uint8).astype(np.float32).reshape(36, 64)[4:-4]
+    frame -= frame.mean()
+    return frame / max(float(np.linalg.norm(frame)), 1e-6)
+
+
 def _span(text: str) -> tuple[int, int]:
     start, end = text.split("-")
     return int(start), int(end)
@@ -146,6 +156,19 @@ def test_borrowed_audio_matches_the_reference_at_the_stated_offset(built: dict, 
         other_start = min(borrow.ref_start + middle, next(r.duration for r in plan.refs if r.ref_id == other) - 5)
         miss, _ = _peak(query, q_start + middle, refs_dir / f"{other}.mp4", other_start)
         assert miss < 0.3, (query_id, other, miss)
+
+
+def test_borrowed_picture_is_closest_to_the_stated_reference(built: dict, plan: DemoPlan) -> None:
+    refs_dir, queries_dir = Path(built["refs_dir"]), Path(built["queries_dir"])
+    for query in plan.queries:
+        for q_start, borrow in query.borrows():
+            middle = borrow.duration / 2 + 0.02  # mid-frame, away from frame boundaries
+            frame = _thumb(queries_dir / f"{query.query_id}.mp4", q_start + middle)
+            scores = {r.ref_id: float((frame * _thumb(refs_dir / f"{r.ref_id}.mp4",
+                                                      min(borrow.ref_start + middle, r.duration - 1))).sum())
+                      for r in plan.refs}
+            best = scores.pop(borrow.ref_id)
+            assert best > max(scores.values()) + 0.1, (query.query_id, borrow, best, scores)
 
 
 def test_plan_is_deterministic(plan: DemoPlan) -> None:

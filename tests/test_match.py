@@ -67,3 +67,14 @@ def test_fusion_merges_agreeing_modalities_only():
     assert both.modality == "audio+visual" and both.query_start == 10 and both.query_end == 31
     assert abs(both.score - (1 - 0.2 * 0.3)) < 1e-9
     assert fused[1].modality == "visual"
+
+
+def test_calibrated_threshold_follows_the_impostor_distribution():
+    from avm.match import calibrate
+
+    rng = np.random.default_rng(0)
+    impostors = {"audio": rng.normal(0.6, 0.05, 5000), "visual": rng.normal(0.3, 0.05, 5000), "tiny": np.ones(10)}
+    opts = calibrate(MatchOptions(min_similarity=0.5, hit_quantile=0.99, min_calibration_samples=100), impostors)
+    assert abs(opts["audio"].min_similarity - (0.6 + 2.326 * 0.05)) < 0.01
+    assert opts["visual"].min_similarity == 0.5  # the floor wins over a low quantile
+    assert opts["tiny"].min_similarity == 0.5  # too few samples: the configured value

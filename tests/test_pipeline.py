@@ -105,7 +105,7 @@ def test_reingest_adds_nothing_and_interrupted_runs_heal(catalog, media_dir, tmp
 def test_scan_files_and_catalog_find_the_copied_segment(catalog, media_dir, tmp_path):
     cfg, out, _ = catalog
     music = sorted((DEMO_MEDIA / "music").glob("*.opus"))
-    query = _pirate_copy(media_dir / "av.mp4", tmp_path / "pirate.mp4", DEMO_MEDIA / "photos" / "mate-Aqua.jpg",
+    query = _pirate_copy(media_dir / "av.mp4", tmp_path / "pirate.mp4", sorted((DEMO_MEDIA / "photos").glob("*.jpg"))[0],
                          music[-1], start=2.0, length=8.0)
     scan_cfg = _config("scan", out, queries=str(query), output_dir=str(tmp_path / "scan"))
     result = scan_from_config(scan_cfg, read_inputs(str(query)), tmp_path / "scan")

@@ -47,6 +47,7 @@ class Recipe:
     ref_seconds: tuple[int, int] = (40, 55)
     query_seconds: tuple[int, int] = (40, 55)
     negative_seconds: tuple[int, int] = (40, 50)
+    negative_pieces: int = 3
     borrow_seconds: tuple[int, int] = (10, 25)
     borrows_per_query: tuple[int, int] = (1, 2)
     min_filler: int = 3
@@ -251,7 +252,7 @@ def plan_demo(media_dir: Path, seed: int = 0, recipe: Recipe = Recipe()) -> Demo
     for number in range(1, n_queries + 1):
         if number - 1 in negatives:
             total = rng.randint(*recipe.negative_seconds)
-            fillers = _split(rng, total, 2, recipe.min_filler)
+            fillers = _split(rng, total, recipe.negative_pieces, recipe.min_filler)
             pieces: list[Scene | Borrow] = [_filler(rng, d, visuals, sounds) for d in fillers]
         else:
             taken = [next(borrows) for _ in range(next(counts_iter))]
@@ -299,10 +300,8 @@ def _write_csv(path: Path, header: Sequence[str], rows: Sequence[Sequence[Any]])
 
 
 def _edit_rows(plan: DemoPlan) -> list[tuple[str, ...]]:
-    rows = []
-    for gt, (_, borrow) in zip(plan.ground_truth(), (b for q in plan.queries for b in q.borrows())):
-        rows.append((*gt, ";".join(e.label() for e in borrow.edits), borrow.evidence))
-    return rows
+    borrows = [b for q in plan.queries for _, b in q.borrows()]
+    return [(*gt, ";".join(e.label() for e in b.edits), b.evidence) for gt, b in zip(plan.ground_truth(), borrows)]
 
 
 def _result(out_dir: Path, marker: dict[str, Any], skipped: bool) -> dict[str, Any]:
@@ -323,15 +322,16 @@ def _complete(out_dir: Path, seed: int, digest: str) -> dict[str, Any] | None:
     return marker
 
 
-def build_demo(media_dir: Path, out_dir: Path, seed: int = 0, jobs: int = 2) -> dict[str, Any]:
+def build_demo(media_dir: Path, out_dir: Path, seed: int = 0, jobs: int = 2,
+               recipe: Recipe = Recipe()) -> dict[str, Any]:
     """Build the demo benchmark from ``media_dir`` into ``out_dir`` (skipped when already built alike).
 
     Returns the output paths (``refs_dir``, ``queries_dir``, ``ground_truth``, ``edits``, ``refs_manifest``,
     ``queries_manifest``), the counts (``n_refs``, ``n_queries``, ``n_borrowed``, ``n_negative``), ``seed``,
-    ``version``, ``seconds`` (build time) and ``skipped``.
+    ``version``, ``seconds`` (build time) and ``skipped``. ``jobs`` videos are encoded at a time.
     """
     media_dir, out_dir = Path(media_dir).resolve(), Path(out_dir).resolve()
-    plan = plan_demo(media_dir, seed)
+    plan = plan_demo(media_dir, seed, recipe)
     digest = plan.digest()
     if (marker := _complete(out_dir, seed, digest)) is not None:
         return _result(out_dir, marker, skipped=True)

@@ -52,3 +52,23 @@ def knn(store: FingerprintStore, modality: str, vectors: np.ndarray, k: int, exc
             "similarity": pc.subtract(1.0, result["_distance"]).cast(pa.float32()),
         }, schema=HITS_SCHEMA))
     return pa.concat_tables(parts)
+
+
+def impostor_similarities(store: FingerprintStore, modality: str, samples: int, k: int = 32,
+                          seed: int = 0) -> np.ndarray:
+    """Best similarity of randomly sampled stored intervals to any interval of *another* video.
+
+    This is the null distribution of hit similarities for unrelated content (up to the rare true copies
+    inside the catalog), used to calibrate the matcher's hit threshold for whatever model is in use.
+    """
+    table = store.fingerprints(modality)
+    rows = 0 if table is None else table.count_rows()
+    if rows == 0:
+        return np.zeros(0, np.float32)
+    picks = np.random.default_rng(seed).choice(rows, size=min(samples, rows), replace=False)
+    sample = table.to_lance().take(np.sort(picks), columns=["video_id", "vector"])
+    vectors = np.asarray(sample["vector"].to_pylist(), dtype=np.float32)
+    owners = np.asarray(sample["video_id"].to_pylist(), dtype=object)
+    hits = knn(store, modality, vectors, k).to_pandas()
+    hits = hits[hits.video_id.to_numpy() != owners[hits.query_index.to_numpy()]]
+    return hits.groupby("query_index").similarity.max().to_numpy(np.float32)

@@ -18,7 +18,10 @@ import pyarrow as pa
 class MatchOptions:
     """Thresholds of the aligner (mirrors the ``match`` config)."""
 
-    min_similarity: float = 0.5  # hits below this similarity are ignored
+    min_similarity: float = 0.5  # hits below this similarity are ignored (a floor under the calibrated threshold)
+    hit_quantile: float = 0.99  # calibrated hit threshold: this quantile of similarities between unrelated videos
+    calibration_samples: int = 2000  # stored intervals sampled to estimate that distribution
+    min_calibration_samples: int = 100  # fewer (a tiny catalog): min_similarity is used as it is
     offset_tolerance: float = 1.0  # seconds: hits within this of the peak offset are consistent with it
     max_gap: float = 4.0  # seconds without a consistent hit that end a segment
     min_duration: float = 4.0  # shortest segment reported (query side, seconds)

@@ -61,7 +61,7 @@ def fingerprint_dataset(entries: list[ManifestEntry], decode: DecodeOptions, fin
                           num_cpus=opts.embed_cpus, num_gpus=opts.embed_gpus or None)
 
 
-def query_dataset(source: ray.data.Dataset, index: IndexOptions, match: MatchOptions, k: int,
+def query_dataset(source: ray.data.Dataset, index: IndexOptions, match: dict[str, MatchOptions], k: int,
                   modalities: tuple[str, ...], catalog: bool, opts: RayOptions) -> ray.data.Dataset:
     """Search and align every query row of ``source`` (fingerprinted rows, or catalog ids)."""
     return source.map_batches(QueryStage, fn_constructor_kwargs={"index": index, "match": match, "k": k,

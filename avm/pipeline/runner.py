@@ -17,7 +17,7 @@ from avm.manifest import ManifestEntry, default_video_id
 from avm.pipeline import options
 from avm.pipeline.ingest import IngestSummary, run_ingest
 from avm.pipeline.scan import ScanResult, run_scan
-from avm.pipeline.stages import DecodeStage, FingerprintStage, match_query
+from avm.pipeline.stages import DecodeStage, FingerprintStage, calibrated_options, match_query
 from avm.results import write_matches
 from avm.schema import MATCHES_SCHEMA
 
@@ -42,7 +42,8 @@ def scan_from_config(cfg: DictConfig, queries: list[ManifestEntry] | None, outpu
     meta: dict[str, Any] = {
         "run_id": result.run_id, "finished_at": datetime.now(timezone.utc).isoformat(),
         "mode": "catalog" if queries is None else "files", "queries": result.queries,
-        "failed": result.failed, "config": OmegaConf.to_container(cfg, resolve=True),
+        "failed": result.failed, "hit_thresholds": result.thresholds,
+        "config": OmegaConf.to_container(cfg, resolve=True),
     }
     paths = write_matches(result.matches, output_dir, meta)
     for line in result.lines() + [f"wrote {paths['matches']} and {paths['csv']}"]:
@@ -63,8 +64,8 @@ def match_file_from_config(cfg: DictConfig, uri: str) -> pa.Table:
     prints = {m: (printed[f"{m}_t_start"][0], printed[f"{m}_t_end"][0], printed[f"{m}_vectors"][0])
               for m in fingerprint.modalities}
     store = FingerprintStore(options.index_options(cfg))
-    segments = match_query(store, row["video_id"], prints, int(cfg.search.k), options.match_options(cfg),
-                           exclude_self=False)
+    per_modality = calibrated_options(store, fingerprint.modalities, options.match_options(cfg))
+    segments = match_query(store, row["video_id"], prints, int(cfg.search.k), per_modality, exclude_self=False)
     rows = [{**s.__dict__, "run_id": "match"} for s in segments]
     return pa.Table.from_pylist(rows, schema=MATCHES_SCHEMA) if rows else MATCHES_SCHEMA.empty_table()
 

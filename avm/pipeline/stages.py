@@ -15,8 +15,8 @@ from typing import Any
 import numpy as np
 
 from avm.fingerprint import FingerprintOptions, Fingerprinter
-from avm.index import FingerprintStore, IndexOptions, knn
-from avm.match import MatchOptions, Segment, align_hits, fuse_modalities
+from avm.index import FingerprintStore, IndexOptions, impostor_similarities, knn
+from avm.match import MatchOptions, Segment, align_hits, calibrate, fuse_modalities
 from avm.media import DecodedMedia, DecodeOptions, MediaError, content_hash, decode
 from avm.media.probe import MediaInfo
 
@@ -116,16 +116,27 @@ class FingerprintStage:
         return out
 
 
+def calibrated_options(store: FingerprintStore, modalities: tuple[str, ...], opts: MatchOptions) -> dict[str, MatchOptions]:
+    """Match options per modality with hit thresholds calibrated on this catalog's impostor similarities."""
+    impostors = {m: impostor_similarities(store, m, opts.calibration_samples) for m in modalities}
+    calibrated = calibrate(opts, impostors)
+    for m in modalities:
+        log.info("%s hit threshold %.3f (%.2f quantile of %d impostor similarities, floor %.2f)", m,
+                 calibrated[m].min_similarity, opts.hit_quantile, len(impostors[m]), opts.min_similarity)
+    return calibrated
+
+
 def match_query(store: FingerprintStore, query_id: str, prints: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-                k: int, opts: MatchOptions, exclude_self: bool) -> list[Segment]:
+                k: int, opts: dict[str, MatchOptions], exclude_self: bool) -> list[Segment]:
     """Search every interval of one query in each modality's table, align the hits and fuse the modalities."""
     per_modality = {}
     for modality, (t_start, t_end, vectors) in prints.items():
         if len(vectors) == 0:
             continue
         hits = knn(store, modality, vectors, k, exclude_video_id=query_id if exclude_self else None)
-        per_modality[modality] = align_hits(query_id, t_start, t_end, hits, modality, opts)
-    return fuse_modalities(per_modality, opts.offset_tolerance)
+        per_modality[modality] = align_hits(query_id, t_start, t_end, hits, modality, opts[modality])
+    tolerance = max(o.offset_tolerance for o in opts.values())
+    return fuse_modalities(per_modality, tolerance)
 
 
 class QueryStage:
@@ -135,7 +146,7 @@ class QueryStage:
     catalog, whose stored fingerprints are then searched against all other videos.
     """
 
-    def __init__(self, index: IndexOptions, match: MatchOptions, k: int, modalities: tuple[str, ...],
+    def __init__(self, index: IndexOptions, match: dict[str, MatchOptions], k: int, modalities: tuple[str, ...],
                  catalog: bool) -> None:
         self.store = FingerprintStore(index)
         self.match, self.k, self.modalities, self.catalog = match, k, modalities, catalog

@@ -1,0 +1,79 @@
+"""Recall of the ANN index against exact search, on our own fingerprints of real media.
+
+Fingerprints a set of audio files (index step) into a temporary LanceDB table, builds the configured index,
+then searches the query-step fingerprints of some of them (their intervals fall between stored ones, as real
+queries do) with exact search and with the index over a grid of nprobes/refine_factor.
+
+Usage: python benchmarks/index_recall.py [--files GLOB] [--limit N] [--index-type IVF_PQ|IVF_RQ]
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from avm.fingerprint import FingerprintOptions, Fingerprinter, PoolingOptions
+from avm.index import FingerprintStore, IndexOptions, fingerprint_rows, knn
+from avm.media import DecodeOptions, decode
+from avm.models import ModelSpec
+
+REPO = Path(__file__).resolve().parent.parent
+SHARED = REPO.parent / "shared" / "media"
+MEDIA = SHARED if SHARED.exists() else REPO / "data" / "demo"
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--files", default=str(MEDIA / "music" / "*.opus"))
+    parser.add_argument("--limit", type=int, default=40)
+    parser.add_argument("--queries", type=int, default=5, help="files whose query-step fingerprints are searched")
+    parser.add_argument("--index-type", default="IVF_PQ")
+    parser.add_argument("--k", type=int, default=10)
+    args = parser.parse_args()
+    torch.set_num_threads(2)
+    fp = Fingerprinter(FingerprintOptions(models={"audio": ModelSpec("audio_cnn")},
+                                          pooling={"audio": PoolingOptions(2.0, 1.0)}, modalities=("audio",)))
+    files = sorted(glob.glob(args.files))[: args.limit]
+    with tempfile.TemporaryDirectory() as tmp:
+        store = FingerprintStore(IndexOptions(uri=tmp, build_min_rows=0, index_type=args.index_type))
+        queries = []
+        for i, path in enumerate(files):
+            media = decode(path, DecodeOptions(decode_video=False))
+            prints = fp.fingerprint(media)["audio"]
+            store.add_fingerprints("audio", fingerprint_rows(Path(path).stem, "audio", prints.t_start, prints.t_end,
+                                                             prints.vectors, prints.model_version))
+            if i < args.queries:
+                queries.append(fp.fingerprint(media, steps={"audio": 0.5})["audio"].vectors[1::2])
+        rows = store.count("audio")
+        started = time.perf_counter()
+        store.build_vector_index("audio")
+        build = time.perf_counter() - started
+        q = np.concatenate(queries).astype(np.float32)
+        started = time.perf_counter()
+        exact = knn(store, "audio", q, args.k, exact=True).to_pandas()
+        exact_ms = (time.perf_counter() - started) * 1000 / len(q)
+        truth = set(zip(exact.query_index, exact.video_id, exact.t_start))
+        print(f"{rows} stored intervals from {len(files)} files; {len(q)} queries; {args.index_type} built in "
+              f"{build:.1f} s; exact search {exact_ms:.2f} ms/query")
+        print(f"{'nprobes':>8}{'refine':>8}{'recall@' + str(args.k):>11}{'top-1 agree':>13}{'ms/query':>10}")
+        exact_top = exact.sort_values("similarity", ascending=False).groupby("query_index").first()
+        for nprobes in (8, 32, 64):
+            for refine in (None, 10):
+                store.opts = IndexOptions(uri=tmp, nprobes=nprobes, refine_factor=refine)
+                started = time.perf_counter()
+                approx = knn(store, "audio", q, args.k).to_pandas()
+                ms = (time.perf_counter() - started) * 1000 / len(q)
+                found = set(zip(approx.query_index, approx.video_id, approx.t_start))
+                top = approx.sort_values("similarity", ascending=False).groupby("query_index").first()
+                agree = float((top.t_start == exact_top.t_start).mean())
+                print(f"{nprobes:>8}{str(refine):>8}{len(found & truth) / len(truth):>11.3f}{agree:>13.3f}{ms:>10.2f}")
+
+
+if __name__ == "__main__":
+    main()
