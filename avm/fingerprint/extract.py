@@ -81,6 +81,10 @@ class Fingerprinter:
     def fingerprint(self, media: DecodedMedia, steps: dict[str, float] | None = None) -> dict[str, IntervalFingerprints]:
         """Interval fingerprints of every modality present; ``steps`` overrides the pooling step (queries)."""
         results: dict[str, IntervalFingerprints] = {}
+        if media.audio is not None and "audio" in self.models:
+            expected = self.models["audio"].config.sample_rate
+            if media.sample_rate != expected:
+                raise ValueError(f"audio decoded at {media.sample_rate} Hz but the audio model expects {expected} Hz")
         streams = {"audio": (media.audio, lambda: self.audio_context(media.audio),
                              lambda: self.models["audio"].hop_seconds),
                    "visual": (media.frames, lambda: self.visual_context(media.frames),

@@ -20,6 +20,8 @@ from avm.pipeline.stages import DecodeStage, FingerprintStage, QueryStage
 
 log = logging.getLogger(__name__)
 
+MAX_INPUT_BLOCKS = 2000
+
 
 @contextmanager
 def ray_session(opts: RayOptions) -> Iterator[None]:
@@ -33,6 +35,7 @@ def ray_session(opts: RayOptions) -> Iterator[None]:
         with warnings.catch_warnings():
             # Ray starts its processes with fork+exec; lancedb's warning is about a fork that keeps running Python.
             warnings.filterwarnings("ignore", message="lancedb fork support is experimental")
+            warnings.filterwarnings("ignore", message="lance is not fork-safe")
             ray.init(address=address, **kwargs)
         log.info("ray: %s, resources %s", address or "local", ray.cluster_resources())
     context = ray.data.DataContext.get_current()
@@ -54,7 +57,8 @@ def fingerprint_dataset(entries: list[ManifestEntry], decode: DecodeOptions, fin
                         opts: RayOptions, steps: dict[str, float] | None = None) -> ray.data.Dataset:
     """Dataset of one row per input file with its fingerprints (or its error)."""
     items = [{"uri": e.uri, "video_id": e.video_id} for e in entries]
-    ds = ray.data.from_items(items, override_num_blocks=max(1, len(items)))
+    # small blocks (one file each, up to a cap) so that decoding spreads over every CPU
+    ds = ray.data.from_items(items, override_num_blocks=max(1, min(len(items), MAX_INPUT_BLOCKS)))
     ds = ds.map(DecodeStage(decode), num_cpus=opts.decode_cpus)
     return ds.map_batches(FingerprintStage, fn_constructor_kwargs={"opts": fingerprint, "steps": steps},
                           batch_size=opts.embed_batch_size, batch_format="numpy", compute=_pool(opts.embed_actors),
@@ -73,4 +77,4 @@ def query_dataset(source: ray.data.Dataset, index: IndexOptions, match: dict[str
 def catalog_dataset(video_ids: list[str]) -> ray.data.Dataset:
     """Dataset of catalog video ids to scan against the rest of the catalog."""
     return ray.data.from_items([{"video_id": v, "error": ""} for v in video_ids],
-                               override_num_blocks=max(1, min(len(video_ids), 200)))
+                               override_num_blocks=max(1, min(len(video_ids), MAX_INPUT_BLOCKS)))

@@ -65,7 +65,7 @@ def match_file_from_config(cfg: DictConfig, uri: str) -> pa.Table:
               for m in fingerprint.modalities}
     store = FingerprintStore(options.index_options(cfg))
     per_modality = calibrated_options(store, fingerprint.modalities, options.match_options(cfg))
-    segments = match_query(store, row["video_id"], prints, int(cfg.search.k), per_modality, exclude_self=False)
+    segments = match_query(store, row["video_id"], prints, int(cfg.search.k), per_modality)
     rows = [{**s.__dict__, "run_id": "match"} for s in segments]
     return pa.Table.from_pylist(rows, schema=MATCHES_SCHEMA) if rows else MATCHES_SCHEMA.empty_table()
 

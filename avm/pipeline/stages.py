@@ -47,7 +47,7 @@ class DecodeStage:
         uri = row["uri"]
         out = {"uri": uri, "video_id": row["video_id"], "error": "", "content_hash": "", "duration": 0.0,
                "streams": "[]", "audio": np.zeros(0, np.float32), "frames": np.zeros((0, 1, 1), np.uint8),
-               "frame_rate": self.opts.frame_rate, "decode_seconds": 0.0}
+               "sample_rate": self.opts.sample_rate, "frame_rate": self.opts.frame_rate, "decode_seconds": 0.0}
         started = time.perf_counter()
         try:
             out["content_hash"] = content_hash(uri) or ""
@@ -69,7 +69,7 @@ def _as_media(batch: Batch, i: int) -> DecodedMedia:
     audio = np.asarray(batch["audio"][i], dtype=np.float32)
     frames = np.asarray(batch["frames"][i], dtype=np.uint8)
     info = MediaInfo(uri=str(batch["uri"][i]), duration=float(batch["duration"][i]), format="")
-    return DecodedMedia(info=info, audio=audio if audio.size else None, sample_rate=16000,
+    return DecodedMedia(info=info, audio=audio if audio.size else None, sample_rate=int(batch["sample_rate"][i]),
                         frames=frames if frames.size else None, frame_rate=float(batch["frame_rate"][i]))
 
 
@@ -127,13 +127,16 @@ def calibrated_options(store: FingerprintStore, modalities: tuple[str, ...], opt
 
 
 def match_query(store: FingerprintStore, query_id: str, prints: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-                k: int, opts: dict[str, MatchOptions], exclude_self: bool) -> list[Segment]:
-    """Search every interval of one query in each modality's table, align the hits and fuse the modalities."""
+                k: int, opts: dict[str, MatchOptions]) -> list[Segment]:
+    """Search every interval of one query in each modality's table, align the hits and fuse the modalities.
+
+    A catalog video with the query's own id is excluded (a video never matches itself).
+    """
     per_modality = {}
     for modality, (t_start, t_end, vectors) in prints.items():
         if len(vectors) == 0:
             continue
-        hits = knn(store, modality, vectors, k, exclude_video_id=query_id if exclude_self else None)
+        hits = knn(store, modality, vectors, k, exclude_video_id=query_id)
         per_modality[modality] = align_hits(query_id, t_start, t_end, hits, modality, opts[modality])
     tolerance = max(o.offset_tolerance for o in opts.values())
     return fuse_modalities(per_modality, tolerance)
@@ -173,7 +176,7 @@ class QueryStage:
                     prints = self._stored_prints(query_id) if self.catalog else {
                         m: (batch[f"{m}_t_start"][i], batch[f"{m}_t_end"][i], batch[f"{m}_vectors"][i])
                         for m in self.modalities}
-                    segments = match_query(self.store, query_id, prints, self.k, self.match, exclude_self=self.catalog)
+                    segments = match_query(self.store, query_id, prints, self.k, self.match)
                 except Exception as exc:  # noqa: BLE001
                     errors[i] = f"{query_id}: search failed: {type(exc).__name__}: {exc}"
                     log.warning("%s", errors[i])
