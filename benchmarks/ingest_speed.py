@@ -38,8 +38,35 @@ def ffmpeg_decode_only(path: str, stream: str) -> float:
 
 
 def best_of(repeat: int, fn):
-    """The fastest of ``repeat`` calls of ``fn`` (each returns a tuple whose first item is its total seconds)."""
-    return min((fn() for _ in range(repeat)), key=lambda result: result[0] if isinstance(result, tuple) else result)
+    """The fastest of ``repeat`` calls of ``fn``, each returning a tuple whose first item is its total seconds."""
+    return min((fn() for _ in range(repeat)), key=lambda result: result[0])
+
+
+def measure(paths: list[str], stream: str, repeat: int, opts: DecodeOptions, fp: Fingerprinter) -> dict[str, float]:
+    """Seconds of media, ffmpeg decode-only, AVM decode and AVM decode + fingerprint over ``paths`` (one stream)."""
+    totals = {"media": 0.0, "ffmpeg": 0.0, "decode": 0.0, "avm": 0.0}
+    for path in paths:
+        info = probe(path)
+        if not (info.has_audio if stream == "a" else info.has_video):
+            continue
+
+        def run_avm() -> tuple[float, float]:
+            started = time.perf_counter()
+            if stream == "a":
+                media = DecodedMedia(info, decode_audio(path, opts), opts.sample_rate, None, opts.frame_rate)
+            else:
+                frames, _ = remove_black_bars(decode_frames(path, opts), opts.bar_threshold, opts.max_bar_fraction)
+                media = DecodedMedia(info, None, opts.sample_rate, frames, opts.frame_rate)
+            decoded = time.perf_counter()
+            fp.fingerprint(media)
+            return time.perf_counter() - started, decoded - started
+
+        totals["media"] += info.duration
+        totals["ffmpeg"] += best_of(repeat, lambda: (ffmpeg_decode_only(path, stream),))[0]
+        total, decode_only = best_of(repeat, run_avm)
+        totals["avm"] += total
+        totals["decode"] += decode_only
+    return totals
 
 
 def main() -> None:
@@ -53,44 +80,13 @@ def main() -> None:
     opts = DecodeOptions(ffmpeg_threads=1)
     fp = Fingerprinter(FingerprintOptions(models={"audio": ModelSpec("audio_cnn"), "visual": ModelSpec("visual_tiny")},
                                           pooling={"audio": PoolingOptions(), "visual": PoolingOptions()}, threads=1))
-    totals = {k: 0.0 for k in ("a_media", "a_ffmpeg", "a_avm", "a_decode", "v_media", "v_ffmpeg", "v_avm", "v_decode")}
-    for path in sorted(glob.glob(args.audio))[: args.audio_limit]:
-        info = probe(path)
-        if not info.has_audio:
-            continue
-        totals["a_media"] += info.duration
-        totals["a_ffmpeg"] += best_of(args.repeat, lambda: ffmpeg_decode_only(path, "a"))
-
-        def run_audio() -> tuple[float, float]:
-            started = time.perf_counter()
-            audio = decode_audio(path, opts)
-            decoded = time.perf_counter()
-            fp.fingerprint(DecodedMedia(info, audio, 16000, None, opts.frame_rate))
-            return time.perf_counter() - started, decoded - started
-        total, decode_only = best_of(args.repeat, run_audio)
-        totals["a_avm"] += total
-        totals["a_decode"] += decode_only
-    for path in sorted(glob.glob(args.video)):
-        info = probe(path)
-        if not info.has_video:
-            continue
-        totals["v_media"] += info.duration
-        totals["v_ffmpeg"] += best_of(args.repeat, lambda: ffmpeg_decode_only(path, "v"))
-
-        def run_video() -> tuple[float, float]:
-            started = time.perf_counter()
-            frames, _ = remove_black_bars(decode_frames(path, opts), opts.bar_threshold, opts.max_bar_fraction)
-            decoded = time.perf_counter()
-            fp.fingerprint(DecodedMedia(info, None, 16000, frames, opts.frame_rate))
-            return time.perf_counter() - started, decoded - started
-        total, decode_only = best_of(args.repeat, run_video)
-        totals["v_avm"] += total
-        totals["v_decode"] += decode_only
+    results = {"audio": measure(sorted(glob.glob(args.audio))[: args.audio_limit], "a", args.repeat, opts, fp),
+               "video": measure(sorted(glob.glob(args.video)), "v", args.repeat, opts, fp)}
     print(f"media: {MEDIA}")
     print(f"{'stream':<7}{'media s':>9}{'ffmpeg decode-only':>20}{'avm decode':>12}{'avm total':>11}{'avm/ffmpeg':>12}")
-    for key, name in (("a", "audio"), ("v", "video")):
-        media = totals[f"{key}_media"]
-        ff, dec, total = (media / totals[f"{key}_{k}"] for k in ("ffmpeg", "decode", "avm"))
+    for name, totals in results.items():
+        media = totals["media"]
+        ff, dec, total = (media / totals[k] for k in ("ffmpeg", "decode", "avm"))
         print(f"{name:<7}{media:>9.0f}{ff:>19.0f}×{dec:>11.0f}×{total:>10.0f}×{total / ff:>12.2f}")
     print("(× realtime on one core; best of", args.repeat, "runs per file)")
 
