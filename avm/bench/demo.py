@@ -60,7 +60,7 @@ class Recipe:
 
 @dataclass(frozen=True)
 class Sources:
-    """Media found in a folder laid out like ``/work/shared/media`` (paths relative to it)."""
+    """Media found in a folder laid out like ``../shared/media`` (paths relative to it)."""
 
     footage: tuple[Visual, ...]
     photos: tuple[Visual, ...]

@@ -1,0 +1,91 @@
+"""AVM and the peers on one built benchmark, in one run, scored by the same evaluator, side by side per edit.
+
+    python benchmarks/compare.py --bench outputs/bench/standard [--out outputs/bench/standard/compare]
+        [--peers chromaprint pdq] [--modalities audio visual]
+
+Runs AVM (fresh LanceDB under OUT/avm: ingest the catalog, scan the queries), then each installed peer
+(benchmarks/peers/run_peers.py), writes every system's report (metrics.json, per_edit.csv, plots) under
+OUT/<system>/ and prints a Markdown table of the final metric and recall per edit, per evidence and per
+difficulty, with each system's throughput.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import pandas as pd
+from hydra import compose, initialize_config_dir
+
+from avm.evaluate import read_ground_truth_csv, read_predictions
+from avm.evaluate.report import write_report
+from avm.manifest import read_inputs
+from avm.pipeline.runner import ingest_from_config, scan_from_config
+from jobs import CONFIG_DIR
+
+sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
+
+
+def run_avm(bench: Path, out: Path, overrides: list[str]) -> tuple[pd.DataFrame, float]:
+    """Ingest the benchmark's catalog and scan its queries with AVM; return predictions and wall seconds."""
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="scan", overrides=[f"paths.output_dir={out}", "+write_batch_rows=500000",
+                                                     *overrides])
+    started = time.perf_counter()
+    ingest_from_config(cfg, read_inputs(str(bench / "refs.csv")))
+    scan_from_config(cfg, read_inputs(str(bench / "queries.csv")), out)
+    return read_predictions(str(out / "matches")), time.perf_counter() - started
+
+
+def side_by_side(reports: dict[str, pd.DataFrame]) -> str:
+    """Markdown: one row per group, final metric and recall of every system."""
+    merged = None
+    for system, table in reports.items():
+        part = table.set_index(["group_type", "group"])[["n_gt", "final", "recall"]].rename(
+            columns={"final": f"{system} final", "recall": f"{system} recall"})
+        merged = part if merged is None else merged.join(part.drop(columns="n_gt"), how="outer")
+    merged = merged.reset_index()
+    header = "| " + " | ".join(merged.columns) + " |\n|" + "---|" * len(merged.columns) + "\n"
+    body = "".join("| " + " | ".join(f"{v:.3f}" if isinstance(v, float) else str(v) for v in row) + " |\n"
+                   for row in merged.itertuples(index=False))
+    return header + body
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--bench", type=Path, required=True)
+    parser.add_argument("--out", type=Path)
+    parser.add_argument("--peers", nargs="*", default=["chromaprint", "pdq"])
+    parser.add_argument("--avm-override", nargs="*", default=[], help="Hydra overrides for AVM's scan config")
+    args = parser.parse_args()
+    out = args.out or args.bench / "compare"
+    gt = read_ground_truth_csv(str(args.bench / "ground_truth.csv"))
+    edits = pd.read_csv(args.bench / "edits.csv")
+    meta = pd.read_csv(args.bench / "queries_meta.csv") if (args.bench / "queries_meta.csv").exists() else None
+    media_hours = json.loads((args.bench / "build.json").read_text()).get("query_hours")
+    predictions, seconds = {}, {}
+    predictions["avm"], seconds["avm"] = run_avm(args.bench, out / "avm", args.avm_override)
+    if args.peers:
+        import run_peers  # benchmarks/peers/run_peers.py
+
+        for peer in args.peers:
+            result = run_peers.run_peer(peer, args.bench, out / peer)
+            if result is not None:
+                predictions[peer], seconds[peer] = result
+    reports = {}
+    for system, pred in predictions.items():
+        summary = write_report(pred, gt, out / system, edits_df=edits, queries_meta=meta, label=system)
+        reports[system] = pd.read_csv(out / system / "per_edit.csv")
+        print(f"{system}: final {summary['final']:.3f}, segment AP {summary['segment_ap']:.3f}, "
+              f"{seconds[system]:.0f} s" + (f" ({media_hours * 3600 / seconds[system]:.0f}× realtime on the queries)"
+                                            if media_hours else ""))
+    table = side_by_side(reports)
+    (out / "side_by_side.md").write_text(table)
+    print(table)
+
+
+if __name__ == "__main__":
+    main()
