@@ -63,8 +63,9 @@ def main() -> None:
     args = parser.parse_args()
     out = args.out or args.bench / "compare"
     gt = read_ground_truth_csv(str(args.bench / "ground_truth.csv"))
-    edits = pd.read_csv(args.bench / "edits.csv")
-    meta = pd.read_csv(args.bench / "queries_meta.csv") if (args.bench / "queries_meta.csv").exists() else None
+    edits = pd.read_csv(args.bench / "edits.csv", dtype=str, keep_default_na=False)
+    meta_path = args.bench / "queries_meta.csv"
+    meta = pd.read_csv(meta_path, dtype=str, keep_default_na=False) if meta_path.exists() else None
     media_hours = json.loads((args.bench / "build.json").read_text()).get("query_hours")
     predictions, seconds = {}, {}
     predictions["avm"], seconds["avm"] = run_avm(args.bench, out / "avm", args.avm_override)

@@ -23,13 +23,15 @@ def _query_times(n: int, step: float = 0.5, window: float = 2.0):
 
 def test_consistent_offset_becomes_one_segment_with_offset():
     t0, t1 = _query_times(60)  # a 31.5 s query at 0.5 s steps
-    copied = [(i, "ref", 100.0 + round(t0[i]), 0.9) for i in range(20, 41)]  # query 10–20 s ↔ ref 110–120 s
+    # intervals starting at 10–20 s (centres 11–21 s) hit the reference 100 s later
+    copied = [(i, "ref", 100.0 + round(t0[i]), 0.9) for i in range(20, 41)]
     noise = [(i, f"other{i % 3}", float(i * 7 % 50), 0.55) for i in range(60)]
     segs = align_hits("q", t0, t1, _hits(copied + noise), "audio", MatchOptions(min_similarity=0.6))
     assert len(segs) == 1
     s = segs[0]
     assert (s.query_id, s.ref_id, s.modality) == ("q", "ref", "audio")
-    assert abs(s.query_start - 10) <= 0.5 and abs(s.query_end - 22) <= 0.5
+    # the run spans from its first centre − step/2 to its last centre + step/2
+    assert abs(s.query_start - 10.75) < 1e-6 and abs(s.query_end - 21.25) < 1e-6
     assert abs((s.ref_start - s.query_start) - 100) <= 0.5
     assert s.score > 0.85 and s.n_hits == 21
 

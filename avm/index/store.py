@@ -169,5 +169,8 @@ class FingerprintStore:
                 continue
             if not self.has_vector_index(modality):
                 self.build_vector_index(modality)
+            if not any(idx.columns == ["video_id"] for idx in table.list_indices()):
+                # per-video reads, deletes and the self-exclusion filter of every search use it
+                table.create_scalar_index("video_id", index_type="BTREE")
             table.optimize(cleanup_older_than=timedelta(days=self.opts.cleanup_older_than_days))
         self._videos().optimize(cleanup_older_than=timedelta(days=self.opts.cleanup_older_than_days))

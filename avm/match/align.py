@@ -59,8 +59,22 @@ def _overlap_fraction(a: Segment, b: Segment) -> float:
     return max(0.0, inter) / shorter if shorter > 0 else 0.0
 
 
+def boundary_margin(query_t_start: np.ndarray, query_t_end: np.ndarray) -> float:
+    """How far a run's outer interval edges lie outside the copy: half of (window − step).
+
+    A window starts matching before the copy begins and goes on after it ends; each interval stands for the
+    step around its centre, so a run spans from its first centre − step/2 to its last centre + step/2.
+    """
+    if len(query_t_start) < 2:
+        return 0.0
+    window = float(np.median(query_t_end - query_t_start))
+    step = float(np.median(np.diff(np.sort(query_t_start))))
+    return max(0.0, (window - step) / 2)
+
+
 def _align_reference(query_id: str, ref_id: str, q_start: np.ndarray, q_end: np.ndarray, r_start: np.ndarray,
-                     r_end: np.ndarray, sim: np.ndarray, modality: str, opts: MatchOptions) -> list[Segment]:
+                     r_end: np.ndarray, sim: np.ndarray, modality: str, opts: MatchOptions,
+                     margin: float = 0.0) -> list[Segment]:
     segments: list[Segment] = []
     offsets = r_start - q_start
     remaining = np.ones(len(sim), dtype=bool)
@@ -79,13 +93,13 @@ def _align_reference(query_id: str, ref_id: str, q_start: np.ndarray, q_end: np.
             # one hit per query interval: the most similar one
             _, first = np.unique(q_start[hits][np.argsort(-sim[hits], kind="stable")], return_index=True)
             hits = hits[np.argsort(-sim[hits], kind="stable")][first]
-            start, end = float(q_start[hits].min()), float(q_end[hits].max())
+            start, end = float(q_start[hits].min()) + margin, float(q_end[hits].max()) - margin
             score = float(sim[hits].mean())
             if len(hits) < opts.min_hits or end - start < opts.min_duration or score < opts.min_score:
                 continue
             offset = float(np.median(offsets[hits]))
             ref_start = max(0.0, start + offset)
-            ref_end = min(end + offset, float(r_end[hits].max()))
+            ref_end = min(end + offset, float(r_end[hits].max()) - margin)
             segments.append(Segment(query_id, start, end, ref_id, ref_start, max(ref_end, ref_start),
                                     score, modality, int(len(hits))))
     return segments
@@ -104,11 +118,12 @@ def align_hits(query_id: str, query_t_start: np.ndarray, query_t_end: np.ndarray
     r_end = hits["t_end"].to_numpy().astype(np.float64)[keep]
     sim = sim[keep]
     q_start, q_end = query_t_start.astype(np.float64)[qi], query_t_end.astype(np.float64)[qi]
+    margin = boundary_margin(query_t_start, query_t_end)
     segments: list[Segment] = []
     for ref_id in np.unique(ref_ids):
         mask = ref_ids == ref_id
         segments += _align_reference(query_id, str(ref_id), q_start[mask], q_end[mask], r_start[mask], r_end[mask],
-                                     sim[mask], modality, opts)
+                                     sim[mask], modality, opts, margin)
     return suppress_overlaps(segments, opts)
 
 

@@ -1,0 +1,145 @@
+"""Metrics per edit, per evidence and per difficulty, and false positives on negative queries.
+
+Definitions (the benchmark's ``edits.csv`` gives every ground-truth row its ``edits`` and ``evidence``):
+
+* **Assignment.** Each prediction is assigned to the ground-truth row of the same (query, ref) pair that
+  it overlaps most on the query axis (interval IoU > 0; ties go to the earlier row). A prediction that
+  overlaps no row of its pair is *unassigned*: a false positive that belongs to no edit.
+* **Groups** of ground-truth rows: ``all``; per ``edit`` name, the rows carrying that edit (a row with
+  several edits is in several groups; a row without edits is in ``none``); per ``evidence`` (``audio``,
+  ``visual``, ``both``); per ``difficulty``: ``hard`` when any of the row's edits is in ``HARD_EDITS``,
+  ``standard`` otherwise.
+* **Per-group metrics** are ``report.evaluate`` (hackathon ``final``, ``f1``, ``iou``; VSC
+  ``segment_ap``) on (the predictions assigned to the group's rows, those rows), so they measure how well
+  those copies are found and bounded: a fragmented detection costs F1 and IoU, a wrong reference offset
+  costs IoU. ``recall`` is the share of the group's rows with at least one assigned prediction.
+  Unassigned predictions count in no group (not even ``all``); they are reported once (``fp_unassigned``,
+  and ``fp_negative_queries`` for those on queries that ``queries_meta`` marks ``negative``), and the
+  overall metrics of ``report.evaluate`` on everything include them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import numpy as np
+import pandas as pd
+
+from avm.evaluate.hackathon import PAIR_KEY, interval_iou
+from avm.evaluate.report import evaluate
+from avm.evaluate.segments import as_pairs, parse_segment, strip_video_ext
+from avm.schema import HACKATHON_GT_COLUMNS, PAIR_COLUMNS
+
+HARD_EDITS = frozenset({"pip", "hflip", "speed", "pitch", "new_audio", "new_video"})
+EVIDENCE_ORDER = ("audio", "visual", "both")
+NO_EDIT = "none"
+UNASSIGNED = -1
+BREAKDOWN_COLUMNS = ["group_type", "group", "n_gt", "n_pred", "final", "f1", "iou", "segment_ap", "recall"]
+
+
+def edit_names(label: object) -> tuple[str, ...]:
+    """``"crop(frac=0.1,x=0.88);volume(db=5)"`` -> ``("crop", "volume")``; empty or NaN -> ``()``."""
+    if not isinstance(label, str):
+        return ()
+    return tuple(name for part in label.split(";") if (name := part.split("(", 1)[0].strip()))
+
+
+def assign_predictions(pred_df: pd.DataFrame, gt_df: pd.DataFrame) -> np.ndarray:
+    """For each prediction, the position of its ground-truth row in ``gt_df`` (see module docstring),
+    or ``UNASSIGNED``."""
+    pred, gt = as_pairs(pred_df), as_pairs(gt_df)
+    cand = pred.reset_index(names="pred_row").merge(gt.reset_index(names="gt_row"), on=PAIR_KEY,
+                                                    suffixes=("", "_gt"))
+    cand["iou"] = interval_iou(cand["query_start"], cand["query_end"], cand["query_start_gt"], cand["query_end_gt"])
+    best = (cand[cand["iou"] > 0].sort_values(["pred_row", "iou", "gt_row"], ascending=[True, False, True])
+            .drop_duplicates("pred_row").set_index("pred_row")["gt_row"])
+    return best.reindex(range(len(pred)), fill_value=UNASSIGNED).to_numpy(dtype=np.int64)
+
+
+def _edit_pairs(edits_df: pd.DataFrame) -> pd.DataFrame:
+    """The pair columns of an edits table, in our layout or the hackathon one (``"start-end"`` segments)."""
+    if set(PAIR_COLUMNS) <= set(edits_df.columns):
+        return as_pairs(edits_df)
+    if not set(HACKATHON_GT_COLUMNS) <= set(edits_df.columns):
+        raise ValueError(f"edits table lacks {list(HACKATHON_GT_COLUMNS)} (or {list(PAIR_COLUMNS)}); "
+                         f"has {list(edits_df.columns)}")
+    q_id, q_seg, r_id, r_seg = HACKATHON_GT_COLUMNS
+    q, r = edits_df[q_seg].map(parse_segment), edits_df[r_seg].map(parse_segment)
+    return as_pairs(pd.DataFrame({
+        "query_id": edits_df[q_id], "query_start": q.str[0], "query_end": q.str[1],
+        "ref_id": edits_df[r_id], "ref_start": r.str[0], "ref_end": r.str[1],
+    }))
+
+
+def annotate_ground_truth(gt_df: pd.DataFrame, edits_df: pd.DataFrame) -> pd.DataFrame:
+    """Ground-truth pairs with ``edits`` (tuple of names), ``evidence`` and ``hard`` from an edits table.
+
+    Rows are matched on the six pair columns (the k-th duplicate with the k-th duplicate); a ground-truth
+    row without an edits row raises ``ValueError``.
+    """
+    missing_cols = {"edits", "evidence"} - set(edits_df.columns)
+    if missing_cols:
+        raise ValueError(f"edits table lacks columns {sorted(missing_cols)}; has {list(edits_df.columns)}")
+    gt = as_pairs(gt_df)
+    evidence = edits_df["evidence"].fillna("").astype(str).str.strip()
+    notes = _edit_pairs(edits_df).assign(edits=list(map(edit_names, edits_df["edits"])),
+                                         evidence=evidence.where(evidence != "", "unknown").to_numpy())
+    keys = [*PAIR_COLUMNS, "_nth"]
+    gt["_nth"] = gt.groupby(list(PAIR_COLUMNS)).cumcount()
+    notes["_nth"] = notes.groupby(list(PAIR_COLUMNS)).cumcount()
+    out = gt.merge(notes, on=keys, how="left", indicator=True)
+    missing = out[out["_merge"] != "both"]
+    if len(missing):
+        first = missing.iloc[0][list(PAIR_COLUMNS)].to_dict()
+        raise ValueError(f"{len(missing)} ground-truth rows have no row in the edits table, e.g. {first}")
+    out["hard"] = [any(e in HARD_EDITS for e in names) for names in out["edits"]]
+    return out.drop(columns=["_nth", "_merge"])
+
+
+def _groups(notes: pd.DataFrame | None, n_gt: int) -> Iterator[tuple[str, str, np.ndarray]]:
+    """``(group_type, group, boolean mask over ground-truth rows)`` for every non-empty group."""
+    yield "all", "all", np.ones(n_gt, dtype=bool)
+    if notes is None:
+        return
+    hard = notes["hard"].to_numpy(dtype=bool)
+    yield from (("difficulty", name, mask) for name, mask in (("standard", ~hard), ("hard", hard)) if mask.any())
+    evidence = notes["evidence"].to_numpy()
+    present = set(evidence)
+    for name in [e for e in EVIDENCE_ORDER if e in present] + sorted(present - set(EVIDENCE_ORDER)):
+        yield "evidence", name, evidence == name
+    names = [set(e) or {NO_EDIT} for e in notes["edits"]]
+    for name in sorted(set().union(*names)):
+        yield "edit", name, np.array([name in n for n in names], dtype=bool)
+
+
+def breakdown(pred_df: pd.DataFrame, gt_df: pd.DataFrame, edits_df: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per group (``BREAKDOWN_COLUMNS``): metrics of the group's assigned predictions against its
+    ground-truth rows. Without ``edits_df`` only the ``all`` row."""
+    pred, gt = as_pairs(pred_df, with_score=True), as_pairs(gt_df)
+    notes = annotate_ground_truth(gt, edits_df) if edits_df is not None else None
+    assigned = assign_predictions(pred, gt)
+    rows = []
+    for group_type, group, mask in _groups(notes, len(gt)):
+        in_group = np.flatnonzero(mask)
+        group_pred = pred[np.isin(assigned, in_group)]
+        found = np.isin(in_group, assigned)
+        metrics = evaluate(group_pred, gt.iloc[in_group])
+        rows.append({"group_type": group_type, "group": group, "n_gt": len(in_group), "n_pred": len(group_pred),
+                     **{k: metrics[k] for k in ("final", "f1", "iou", "segment_ap")}, "recall": float(found.mean())})
+    return pd.DataFrame(rows, columns=BREAKDOWN_COLUMNS)
+
+
+def false_positive_counts(pred_df: pd.DataFrame, gt_df: pd.DataFrame,
+                          queries_meta: pd.DataFrame | None = None) -> dict[str, int]:
+    """``fp_unassigned``; with ``queries_meta`` (``video_id, kind``) also ``negative_queries``,
+    ``fp_negative_queries`` (unassigned predictions on them) and ``negative_queries_flagged``."""
+    pred = as_pairs(pred_df)
+    unassigned = assign_predictions(pred, gt_df) == UNASSIGNED
+    counts = {"fp_unassigned": int(unassigned.sum())}
+    if queries_meta is not None:
+        kind = queries_meta["kind"].astype(str).str.strip().str.lower()
+        negative = set(queries_meta.loc[kind == "negative", "video_id"].map(strip_video_ext))
+        on_negative = unassigned & pred["query_id"].isin(negative).to_numpy()
+        counts |= {"negative_queries": len(negative), "fp_negative_queries": int(on_negative.sum()),
+                   "negative_queries_flagged": int(pred.loc[on_negative, "query_id"].nunique())}
+    return counts
