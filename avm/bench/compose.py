@@ -15,6 +15,7 @@ from typing import Any
 
 import av
 import ffmpeg
+import numpy as np
 
 from avm.media.errors import MediaError
 from avm.media.tools import ffmpeg_exe
@@ -42,11 +43,20 @@ class Canvas:
 
 @dataclass(frozen=True)
 class Encoding:
-    """H.264 + AAC encoder settings of one output file."""
+    """H.264 + audio encoder settings of one output file (``audio_codec``: a key of ``AUDIO_CODECS``)."""
 
     crf: int = 23
     preset: str = "veryfast"
     audio_bitrate: str = "128k"
+    audio_codec: str = "aac"
+
+
+# Audio codec name -> (ffmpeg encoder, sample rate it is encoded at; None keeps the canvas rate).
+AUDIO_CODECS: dict[str, tuple[str, int | None]] = {
+    "aac": ("aac", None),
+    "mp3": ("libmp3lame", None),
+    "opus": ("libopus", 48000),
+}
 
 
 @dataclass(frozen=True)
@@ -66,7 +76,7 @@ def media_duration(path: Path, kind: str | None = None) -> float:
             return float(streams[0].duration * streams[0].time_base)
         if container.duration:
             return container.duration / av.time_base
-    raise MediaError(f"cannot read the duration of {path}")
+    raise MediaError(str(path), "cannot read its duration")
 
 
 def window(clips: Sequence[Clip], start: float, duration: float, cycle: bool = False) -> list[Clip]:
@@ -222,7 +232,7 @@ class Visual:
 
 @dataclass(frozen=True)
 class Sound:
-    """An audio source: one music file, or several speech utterances played in turn."""
+    """An audio source: one music file, or several files (utterances, tracks) played in turn."""
 
     name: str
     clips: tuple[Clip, ...]
@@ -233,37 +243,84 @@ class Sound:
 
 
 @dataclass(frozen=True)
-class Scene:
-    """Original content: ``duration`` s of a visual source played with a sound source.
-
-    Footage starts at ``visual_start`` and loops when it runs out, played at ``speed``; a photo moves with
-    ``motion`` (a key of ``MOTIONS``); the sound starts at ``sound_start`` and is padded with silence.
-    Clip paths may be relative: :func:`scene_av` resolves them against a media folder.
-    """
+class Shot:
+    """``duration`` s of one visual: footage from ``start`` (looping, played at ``speed``) or a moving photo."""
 
     visual: Visual
-    sound: Sound
     duration: int
-    visual_start: float = 0.0
-    sound_start: float = 0.0
+    start: float = 0.0
     speed: float = 1.0
-    motion: str = "zoom_in"
+    motion: str = "zoom_in"  # a key of MOTIONS (photos only)
 
 
-def _resolve(clips: Sequence[Clip], root: Path) -> list[Clip]:
-    return [Clip(root / c.path, c.start, c.duration) for c in clips]
+@dataclass(frozen=True)
+class Excerpt:
+    """``duration`` s of a sound from ``start`` (padded with silence past its end)."""
+
+    sound: Sound
+    start: float
+    duration: int
 
 
-def scene_av(scene: Scene, root: Path, canvas: Canvas) -> AV:
-    """The normalised (video, audio) streams of ``scene``, media paths taken relative to ``root``."""
-    if scene.visual.kind == "photo":
-        video = photo_video(root / scene.visual.clips[0].path, scene.duration, canvas, scene.motion)
-    else:
-        spans = window(_resolve(scene.visual.clips, root), scene.visual_start, scene.duration * scene.speed,
-                       cycle=True)
-        video = footage_video(spans, scene.duration, canvas, scene.speed)
-    sounds = window(_resolve(scene.sound.clips, root), scene.sound_start, scene.duration)
-    return video, sound_audio(sounds, scene.duration, canvas)
+@dataclass(frozen=True)
+class Scene:
+    """Original content: shots played back to back over one audio excerpt of the same length."""
+
+    shots: tuple[Shot, ...]
+    audio: Excerpt
+
+    def __post_init__(self) -> None:
+        if sum(s.duration for s in self.shots) != self.audio.duration:
+            raise ValueError("the shots and the audio of a scene must last equally long")
+
+    @property
+    def duration(self) -> int:
+        return self.audio.duration
+
+    @property
+    def visuals(self) -> tuple[str, ...]:
+        """Names of the visual sources shown, in order of first appearance."""
+        return tuple(dict.fromkeys(s.visual.name for s in self.shots))
+
+
+def shot_video(shot: Shot, canvas: Canvas) -> Stream:
+    """The normalised video stream of one shot."""
+    if shot.visual.kind == "photo":
+        return photo_video(shot.visual.clips[0].path, shot.duration, canvas, shot.motion)
+    spans = window(shot.visual.clips, shot.start, shot.duration * shot.speed, cycle=True)
+    return footage_video(spans, shot.duration, canvas, shot.speed)
+
+
+def excerpt_audio(excerpt: Excerpt, canvas: Canvas) -> Stream:
+    """The normalised audio stream of an excerpt."""
+    return sound_audio(window(excerpt.sound.clips, excerpt.start, excerpt.duration), excerpt.duration, canvas)
+
+
+def scene_av(scene: Scene, canvas: Canvas) -> AV:
+    """The normalised (video, audio) streams of ``scene``."""
+    video = _join([shot_video(s, canvas) for s in scene.shots], video=True)
+    return video, excerpt_audio(scene.audio, canvas)
+
+
+def still_video(visual: Visual, at: float = 0.0) -> Stream:
+    """One frame of ``visual`` (the photo, or the footage frame at ``at`` s) as a single-frame stream."""
+    if visual.kind == "photo":
+        return open_span(visual.clips[0].path).video
+    clip = window(visual.clips, at, 0.1, cycle=True)[0]
+    return open_span(clip.path, clip.start).video.filter("trim", end_frame=1)
+
+
+def measure_rms(audio: Stream, rate: int = 16000) -> float:
+    """Root-mean-square level of ``audio`` (decoded to mono ``rate`` Hz)."""
+    try:
+        out, _ = (ffmpeg.output(audio, "pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=rate)
+                  .global_args("-nostdin", "-hide_banner", "-loglevel", "error")
+                  .run(cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True))
+    except ffmpeg.Error as exc:
+        message = (exc.stderr or b"").decode("utf-8", "replace").strip()
+        raise MediaError("(level measurement)", f"ffmpeg failed: {message[-2000:]}") from exc
+    samples = np.frombuffer(out, np.float32)
+    return float(np.sqrt(np.mean(np.square(samples, dtype=np.float64)))) if samples.size else 0.0
 
 
 def concat(pieces: Sequence[AV]) -> AV:
@@ -275,18 +332,20 @@ def concat(pieces: Sequence[AV]) -> AV:
 
 
 def encode(video: Stream, audio: Stream, path: Path, canvas: Canvas, encoding: Encoding, duration: float) -> Path:
-    """Encode to an H.264 + AAC mp4 of ``duration`` seconds at ``path`` (overwritten)."""
+    """Encode to H.264 + ``encoding.audio_codec`` at ``path`` (mp4, or any container ffmpeg names by suffix)."""
     path.parent.mkdir(parents=True, exist_ok=True)
+    encoder, rate = AUDIO_CODECS[encoding.audio_codec]
+    options: dict[str, Any] = {"movflags": "+faststart"} if path.suffix == ".mp4" else {}
     out = ffmpeg.output(
         video, audio, str(path), t=duration, vcodec="libx264", preset=encoding.preset, crf=encoding.crf,
-        pix_fmt="yuv420p", r=canvas.fps, acodec="aac", audio_bitrate=encoding.audio_bitrate,
-        ar=canvas.sample_rate, movflags="+faststart")
+        pix_fmt="yuv420p", r=canvas.fps, acodec=encoder, audio_bitrate=encoding.audio_bitrate,
+        ar=rate or canvas.sample_rate, **options)
     try:
         out.global_args("-nostdin", "-hide_banner", "-loglevel", "error").overwrite_output().run(
             cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
     except ffmpeg.Error as exc:
         message = (exc.stderr or b"").decode("utf-8", "replace").strip()
-        raise MediaError(f"ffmpeg failed writing {path.name}: {message[-2000:]}") from exc
+        raise MediaError(str(path), f"ffmpeg failed writing it: {message[-2000:]}") from exc
     return path
 
 

@@ -1,0 +1,44 @@
+"""avm bench make: build a piracy benchmark from folders of real media (bench=small|standard)."""
+
+import json
+from pathlib import Path
+
+import hydra
+from omegaconf import DictConfig, OmegaConf
+
+from avm.bench.generate import build_benchmark
+from avm.bench.preset import Preset
+from jobs import CONFIG_DIR
+
+REPO = Path(CONFIG_DIR).parent
+
+
+def _from_repo(path: str) -> Path:
+    """``path`` as given when absolute, else relative to the repository root."""
+    return Path(path) if Path(path).is_absolute() else (REPO / path).resolve()
+
+
+def media_dirs(cfg: DictConfig) -> list[Path]:
+    """The main media folder and the extra ones that exist."""
+    extra = [_from_repo(d) for d in cfg.extra_media_dirs]
+    for missing in (d for d in extra if not d.is_dir()):
+        print(f"note: extra media folder {missing} not found, skipped (scripts/fetch_extra_media.sh fills it)")
+    return [_from_repo(cfg.media_dir), *(d for d in extra if d.is_dir())]
+
+
+@hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="make_benchmark")
+def main(cfg: DictConfig) -> None:
+    preset = Preset.from_mapping(OmegaConf.to_container(cfg.bench, resolve=True))
+    built = build_benchmark(media_dirs(cfg), Path(cfg.out_dir), preset, seed=int(cfg.seed), jobs=int(cfg.jobs))
+    state = "already built" if built["skipped"] else f"built in {built['seconds']:.0f} s"
+    print(f"benchmark {preset.name!r} (seed {built['seed']}) {state}: {built['out_dir']}")
+    print(f"catalog: {built['n_catalog']} videos, {built['catalog_hours']:.2f} h ({built['n_refs']} references, "
+          f"{built['n_distractors']} distractors)")
+    print(f"queries: {built['n_queries']}, {built['query_hours']:.2f} h ({built['n_negative']} negative); "
+          f"{built['n_borrowed']} borrowed segments ({built['n_hard_segments']} with a hard edit), "
+          f"evidence {json.dumps(built['evidence'])}")
+    print("segments per edit: " + ", ".join(f"{k} {v}" for k, v in built["edit_counts"].items()))
+
+
+if __name__ == "__main__":
+    main()
