@@ -66,7 +66,7 @@ def main() -> None:
     edits = pd.read_csv(args.bench / "edits.csv", dtype=str, keep_default_na=False)
     meta_path = args.bench / "queries_meta.csv"
     meta = pd.read_csv(meta_path, dtype=str, keep_default_na=False) if meta_path.exists() else None
-    media_hours = json.loads((args.bench / "build.json").read_text()).get("query_hours")
+    media_hours = json.loads((args.bench / "build.json").read_text()).get("counts", {}).get("query_hours")
     predictions, seconds = {}, {}
     predictions["avm"], seconds["avm"] = run_avm(args.bench, out / "avm", args.avm_override)
     if args.peers:
