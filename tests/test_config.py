@@ -13,7 +13,7 @@ from jobs import CONFIG_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 JOB_CONFIGS = {"ingest": ["input=x"], "scan": [], "match_file": ["file=x"], "evaluate": ["ground_truth=x"],
-               "demo": []}
+               "demo": [], "train": []}
 
 
 @pytest.mark.parametrize("name", sorted(JOB_CONFIGS))
@@ -25,7 +25,10 @@ def test_job_configs_compose(name):
         assert set(fp.models) == set(fp.modalities) == {"audio", "visual"}
         assert options.decode_options(cfg).sample_rate == 16000
         assert options.query_steps(cfg) == {"audio": 0.5, "visual": 0.5}
+    if "index" in cfg:
         assert options.index_options(cfg).uri.endswith("lancedb")
+    if "train" in cfg:
+        assert options.train_job(cfg).loop is not None
 
 
 def test_cluster_and_s3_variants_compose():

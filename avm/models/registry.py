@@ -13,6 +13,7 @@ from torch import nn
 
 from avm.models.audio import AudioEmbedder, AudioModelConfig
 from avm.models.visual import VisualEmbedder, VisualModelConfig
+from avm.paths import PACKAGE_ROOT, resolve_path
 
 _ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {
     "audio_cnn": (AudioEmbedder, AudioModelConfig),
@@ -26,7 +27,9 @@ class ModelSpec:
 
     architecture: str
     params: dict[str, Any] = dataclasses.field(default_factory=dict)
-    checkpoint: str | None = None  # a file written by save_checkpoint; None = untrained, seeded weights
+    # a file written by save_checkpoint (a relative path that is not found from the working directory is looked
+    # up from the repository root, see avm.paths.resolve_path); None = untrained, seeded weights
+    checkpoint: str | None = None
     seed: int = 0
 
 
@@ -53,7 +56,10 @@ def build_model(spec: ModelSpec) -> tuple[nn.Module, str]:
     params = dict(spec.params)
     state = None
     if spec.checkpoint:
-        saved = torch.load(spec.checkpoint, map_location="cpu", weights_only=True)
+        path = resolve_path(spec.checkpoint)
+        if not path.is_file():
+            raise FileNotFoundError(f"model checkpoint {spec.checkpoint!r} not found (nor under {PACKAGE_ROOT})")
+        saved = torch.load(path, map_location="cpu", weights_only=True)
         if saved.get("architecture") != spec.architecture:
             raise ValueError(f"{spec.checkpoint}: checkpoint is for {saved.get('architecture')!r}, "
                              f"config asks for {spec.architecture!r}")

@@ -19,6 +19,16 @@ class VisualModelConfig:
     dim: int = 128
 
 
+def _orthogonal_rows(rows: int, cols: int) -> torch.Tensor:
+    """A random matrix with orthonormal rows from torch's seeded generator.
+
+    QR runs in float64 and the result is rounded to float32, so the weights (and so the model version) do
+    not depend on how many threads LAPACK used.
+    """
+    q, r = torch.linalg.qr(torch.randn(cols, rows, dtype=torch.float64))
+    return (q * torch.sign(torch.diagonal(r))).T.to(torch.float32).contiguous()
+
+
 class VisualEmbedder(nn.Module):
     """Gray uint8 frames [N, H, W] → embeddings [N, dim] (one per frame, at the decoded frame rate).
 
@@ -33,7 +43,8 @@ class VisualEmbedder(nn.Module):
         self.config = config
         self.pool = nn.AdaptiveAvgPool2d(config.grid)
         self.project = nn.Linear(config.grid * config.grid, config.dim, bias=False)
-        nn.init.orthogonal_(self.project.weight)
+        with torch.no_grad():
+            self.project.weight.copy_(_orthogonal_rows(config.dim, config.grid * config.grid))
 
     @property
     def dim(self) -> int:

@@ -15,6 +15,7 @@ from avm.fingerprint import FingerprintOptions
 from avm.index import BatchedWriter, FingerprintStore, IndexOptions, fingerprint_rows
 from avm.manifest import ManifestEntry
 from avm.media import DecodeOptions
+from avm.models import build_model
 from avm.pipeline.options import RayOptions
 from avm.pipeline.progress import Progress
 from avm.pipeline.ray_jobs import fingerprint_dataset, ray_session
@@ -63,14 +64,22 @@ def _video_row(row: dict, status: str, error: str, n_intervals: int) -> pa.Table
     }], schema=VIDEOS_SCHEMA)
 
 
+def model_versions(fingerprint: FingerprintOptions) -> dict[str, str]:
+    """The version string of every configured model (what a video's fingerprints must have been made with)."""
+    return {m: build_model(fingerprint.models[m])[1] for m in fingerprint.modalities}
+
+
 def run_ingest(entries: list[ManifestEntry], decode: DecodeOptions, fingerprint: FingerprintOptions,
                index: IndexOptions, ray_opts: RayOptions, write_batch_rows: int = 500_000) -> IngestSummary:
     """Fingerprint every entry not already in the catalog and store the results; failures are recorded."""
     store = FingerprintStore(index)
     modalities = fingerprint.modalities
-    known = store.videos(["video_id", "status", "content_hash"]).to_pylist()
-    ok_ids = {r["video_id"] for r in known if r["status"] == VIDEO_STATUS_OK}
-    hash_owner = {r["content_hash"]: r["video_id"] for r in known if r["status"] == VIDEO_STATUS_OK and r["content_hash"]}
+    known = store.videos(["video_id", "status", "content_hash", "model_versions"]).to_pylist()
+    current = model_versions(fingerprint)
+    # a video fingerprinted by another model version is done again (re-index on a new model)
+    ok = [r for r in known if r["status"] == VIDEO_STATUS_OK and json.loads(r["model_versions"] or "{}") == current]
+    ok_ids = {r["video_id"] for r in ok}
+    hash_owner = {r["content_hash"]: r["video_id"] for r in ok if r["content_hash"]}
     todo = [e for e in entries if e.video_id not in ok_ids]
     summary = IngestSummary(files=len(entries), skipped=len(entries) - len(todo))
     log.info("ingest: %d files in the input, %d already in the catalog, %d to do", len(entries), summary.skipped, len(todo))

@@ -12,6 +12,7 @@ from avm.index import IndexOptions
 from avm.match import MatchOptions
 from avm.media import DecodeOptions
 from avm.models import ModelSpec
+from avm.train import AugmentOptions, DataOptions, EvalOptions, LoopOptions, TrainJob
 
 
 @dataclass(frozen=True)
@@ -82,3 +83,12 @@ def match_options(cfg: DictConfig) -> MatchOptions:
 
 def ray_options(cfg: DictConfig) -> RayOptions:
     return _build(RayOptions, cfg.ray)
+
+
+def train_job(cfg: DictConfig) -> TrainJob:
+    """``train`` settings (+ the audio pooling and query step of ``model``) → TrainJob."""
+    train = _plain(cfg.train)
+    parts = {"data": DataOptions, "augment": AugmentOptions, "loop": LoopOptions, "eval": EvalOptions}
+    built = {key: _build(cls, train.pop(key, None)) for key, cls in parts.items()}
+    return _build(TrainJob, train, **built, pooling=_build(PoolingOptions, cfg.model.audio.get("pooling")),
+                  query_step=float(cfg.model.audio.query_step))

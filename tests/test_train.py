@@ -1,0 +1,154 @@
+"""Training: the augmentations do what they say, views pool like inference, a tiny real run learns and resumes."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from hydra import compose, initialize_config_dir
+
+from avm.fingerprint import FingerprintOptions, Fingerprinter, PoolingOptions, pool_intervals
+from avm.manifest import ManifestEntry
+from avm.models import AudioEmbedder, AudioModelConfig, ModelSpec, build_model
+from avm.pipeline.options import train_job
+from avm.train import AugmentOptions, DataOptions, EvalOptions, LoopOptions, ViewGeometry, load_corpus, train
+from avm.train.augment import (band_pass_response, change_speed, filter_views, is_smooth, mix_at_snr, nearest_smooth,
+                               reverb, synthetic_ir)
+from avm.train.data import split_heldout
+from avm.train.retrieval import evaluate_retrieval
+from jobs import CONFIG_DIR
+
+from conftest import DEMO_MEDIA
+
+RATE = 16000
+TINY = {"stem_channels": 4, "channels": 32, "dim": 32}
+
+
+def _band_energy(x: np.ndarray, low: float, high: float) -> float:
+    spec = np.abs(np.fft.rfft(x)) ** 2
+    freqs = np.fft.rfftfreq(len(x), 1 / RATE)
+    return float(spec[(freqs >= low) & (freqs < high)].sum())
+
+
+def test_mix_hits_the_requested_snr():
+    gen = torch.Generator().manual_seed(0)
+    x, other = torch.randn(4, RATE, generator=gen), 3.0 * torch.randn(4, RATE, generator=gen)
+    snr = torch.tensor([0.0, 5.0, 12.5, 20.0])
+    mixed = mix_at_snr(x, other, snr)
+    measured = 10 * torch.log10(x.square().mean(1) / (mixed - x).square().mean(1))
+    assert torch.allclose(measured, snr, atol=0.5)
+
+
+def test_speed_changes_length_and_pitch_by_the_factor():
+    t = np.arange(2 * RATE) / RATE
+    tone = np.sin(2 * np.pi * 1000 * t).astype(np.float32)
+    for factor in (0.9, 1.1):
+        fast = change_speed(tone, factor)
+        assert len(fast) == round(len(tone) / factor)
+        peak = np.fft.rfftfreq(len(fast), 1 / RATE)[np.argmax(np.abs(np.fft.rfft(fast)))]
+        assert abs(peak - 1000 * factor) < 5
+    smooth = nearest_smooth(107200)  # 107200 = 2^6 * 5^2 * 67: a slow FFT length
+    assert is_smooth(smooth) and abs(smooth - 107200) < 200
+
+
+def test_band_pass_removes_energy_below_300_hz():
+    noise = torch.randn(1, 4 * RATE, generator=torch.Generator().manual_seed(1))
+    phone = filter_views(noise, lambda f: band_pass_response(f, torch.tensor([300.0]), torch.tensor([3400.0]), 6))
+    before, after = noise[0].numpy(), phone[0].numpy()
+    assert _band_energy(after, 20, 200) < 0.01 * _band_energy(before, 20, 200)
+    assert _band_energy(after, 0, 300) < 0.1 * _band_energy(before, 0, 300)
+    assert abs(10 * np.log10(_band_energy(after, 600, 3000) / _band_energy(before, 600, 3000))) < 1.0
+
+
+def test_reverb_keeps_timing_and_level_and_adds_a_tail():
+    x = torch.zeros(1, RATE)
+    x[0, 4000] = 1.0
+    ir = synthetic_ir(torch.tensor([0.5]), torch.tensor([3.0]), RATE, torch.Generator().manual_seed(2))
+    y = reverb(x, ir)[0]
+    assert int(y.abs().argmax()) == 4000
+    assert torch.isclose(y.square().mean(), x.square().mean(), rtol=1e-3)
+    assert y[4100:8000].square().sum() > 0.05 * y.square().sum()
+
+
+def test_view_pooling_equals_inference_pooling():
+    model = AudioEmbedder(AudioModelConfig(**TINY))
+    geometry = ViewGeometry.for_model(model, 1.0, 3)
+    assert geometry.context >= model.context_samples and geometry.context % geometry.hop == 0
+    context = torch.randn(1, geometry.length // geometry.hop + 1, 8)
+    pooled = geometry.pool(context)
+    _, _, vectors = pool_intervals(context[0, geometry.context // geometry.hop:], model.hop_seconds,
+                                   PoolingOptions(window=1.0, step=1.0))
+    assert np.allclose(pooled.numpy(), vectors[:3].astype(np.float32), atol=2e-3)
+    views = torch.randn(2, geometry.length)
+    clips = geometry.clips(views)
+    assert clips.shape == (6, geometry.window) and torch.equal(clips[4], views[1, geometry.context + geometry.window:][:geometry.window])
+    clip_context = torch.randn(6, geometry.window // geometry.hop + 1, 8)  # frames of a one-window query file
+    _, _, one = pool_intervals(clip_context[4], model.hop_seconds, PoolingOptions(window=1.0, step=0.5))
+    assert len(one) == 1 and np.allclose(geometry.pool_clips(clip_context)[4].numpy(), one[0].astype(np.float32), atol=2e-3)
+
+
+def test_heldout_split_is_stable_and_nonempty():
+    entries = [ManifestEntry(f"/m/{i}.ogg", str(i)) for i in range(20)]
+    train_set, held = split_heldout(entries, 0.1, seed=0)
+    assert len(held) == 2 and len(train_set) == 18
+    more_train, more_held = split_heldout(entries + [ManifestEntry("/m/x.ogg", "x")], 0.1, seed=0)
+    assert set(e.uri for e in held) <= set(e.uri for e in more_held) | set(e.uri for e in more_train)
+    assert len(split_heldout(entries[:2], 0.1, 0)[1]) == 1
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory):
+    """The bundled demo music (30 s of each track), with one codec and one pitch variant per training track."""
+    opts = DataOptions(train=(str(DEMO_MEDIA / "music"),), interference=(str(DEMO_MEDIA / "speech"),),
+                       heldout_fraction=0.25, max_track_seconds=30.0,
+                       cache_dir=str(tmp_path_factory.mktemp("cache")))
+    return load_corpus(opts)
+
+
+def test_corpus_has_aligned_offline_variants(corpus):
+    assert len(corpus.heldout) == 2 and len(corpus.train) == 6 and corpus.interference
+    track = corpus.train[0]
+    assert {k[:5] for k in track.variants} & {"mp3_3", "mp3_4", "mp3_5", "mp3_6", "opus_", "aac_3", "aac_4", "aac_5",
+                                               "aac_6"}
+    assert any(k.startswith("pitch") for k in track.variants)
+    codec = next(v for k, v in track.variants.items() if not k.startswith("pitch"))
+    clean = np.asarray(track.clean, np.float32)
+    assert len(codec) == len(clean)
+    assert np.corrcoef(clean, np.asarray(codec, np.float32))[0, 1] > 0.9  # delay compensated
+
+
+def test_tiny_training_learns_resumes_and_evaluates(corpus, tmp_path):
+    torch.manual_seed(0)
+    model, _ = build_model(ModelSpec("audio_cnn", TINY))
+    opts = LoopOptions(positions=8, spans=2, lr=3e-3, warmup_steps=5, max_steps=40, log_every=5,
+                       checkpoint_every=20, threads=1)
+    result = train(model, "audio_cnn", corpus, AugmentOptions(), opts, tmp_path)
+    losses = [row["loss"] for row in result.history]
+    assert result.steps == 40 and len(losses) == 8
+    assert np.mean(losses[-2:]) < np.mean(losses[:2]) - 0.2
+    assert (tmp_path / "last.pt").exists() and (tmp_path / "progress.jsonl").read_text().count("\n") == 8
+
+    resumed_model, _ = build_model(ModelSpec("audio_cnn", TINY))
+    again = train(resumed_model, "audio_cnn", corpus, AugmentOptions(), LoopOptions(**{**opts.__dict__, "max_steps": 45}),
+                  tmp_path)
+    assert again.resumed_from == 40 and again.steps == 45
+
+    loaded, version = build_model(ModelSpec("audio_cnn", checkpoint=str(tmp_path / "model.pt")))
+    assert version.startswith("audio_cnn-") and loaded.config.channels == 32
+    fp = Fingerprinter(FingerprintOptions(models={"audio": ModelSpec("audio_cnn", checkpoint=str(tmp_path / "model.pt"))},
+                                          pooling={"audio": PoolingOptions(1.0, 1.0)}, modalities=("audio",)))
+    results = evaluate_retrieval(fp, corpus.heldout, EvalOptions(queries=5, edits=("clean", "speed_+8%")), 0.5,
+                                 [t.clean for t in corpus.train], corpus.interference, RATE)
+    assert set(results["edits"]) == {"clean", "speed_+8%"}
+    assert all(0.0 <= v <= 1.0 for row in results["edits"].values() for v in row.values())
+    assert results["database_intervals"] == 2 * 30  # two 30 s tracks, 1 s windows every 1 s
+
+
+def test_train_config_builds_a_job():
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="train", overrides=["train.loop.max_minutes=1", "train.data.workers=1"])
+    job = train_job(cfg)
+    assert job.loop.max_minutes == 1 and job.data.workers == 1 and job.data.sample_rate == 16000
+    assert job.loop.window_seconds == job.pooling.window
+    assert job.query_step <= job.pooling.step
+    assert job.augment.snr_db == (0.0, 20.0)
