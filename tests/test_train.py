@@ -81,7 +81,8 @@ def test_view_pooling_equals_inference_pooling():
     assert np.allclose(pooled.numpy(), vectors[:3].astype(np.float32), atol=2e-3)
     views = torch.randn(2, geometry.length)
     clips = geometry.clips(views)
-    assert clips.shape == (6, geometry.window) and torch.equal(clips[4], views[1, geometry.context + geometry.window:][:geometry.window])
+    second = views[1, geometry.context + geometry.window:][:geometry.window]  # view 1, window 1
+    assert clips.shape == (6, geometry.window) and torch.equal(clips[4], second)
     clip_context = torch.randn(6, geometry.window // geometry.hop + 1, 8)  # frames of a one-window query file
     _, _, one = pool_intervals(clip_context[4], model.hop_seconds, PoolingOptions(window=1.0, step=0.5))
     assert len(one) == 1 and np.allclose(geometry.pool_clips(clip_context)[4].numpy(), one[0].astype(np.float32), atol=2e-3)

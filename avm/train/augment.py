@@ -89,7 +89,9 @@ def filter_views(x: torch.Tensor, magnitude: Callable[[torch.Tensor], torch.Tens
 
 def match_rms(y: torch.Tensor, like: torch.Tensor) -> torch.Tensor:
     """``y`` scaled row by row to the RMS of ``like``."""
-    return y * (like.square().mean(dim=1, keepdim=True).sqrt() / y.square().mean(dim=1, keepdim=True).sqrt().clamp_min(1e-12))
+    def rms(z: torch.Tensor) -> torch.Tensor:
+        return z.square().mean(dim=1, keepdim=True).sqrt()
+    return y * (rms(like) / rms(y).clamp_min(1e-12))
 
 
 def synthetic_ir(rt60: torch.Tensor, drr_db: torch.Tensor, sample_rate: int,

@@ -88,7 +88,8 @@ def _unit_hash(*parts: object) -> float:
     return int.from_bytes(digest[:8], "big") / 2 ** 64
 
 
-def split_heldout(entries: list[ManifestEntry], fraction: float, seed: int) -> tuple[list[ManifestEntry], list[ManifestEntry]]:
+def split_heldout(entries: list[ManifestEntry], fraction: float,
+                  seed: int) -> tuple[list[ManifestEntry], list[ManifestEntry]]:
     """(train, held-out): the ``fraction`` of files with the lowest hash of their id, at least one of each when
     there are two or more files and ``fraction`` > 0. Stable when files are added (a file's hash never changes)."""
     ranked = sorted(entries, key=lambda e: _unit_hash(seed, e.video_id))
@@ -107,7 +108,8 @@ def variant_plan(name: str, opts: DataOptions) -> dict[str, dict[str, str]]:
             kbps = int(round(opts.bitrate_kbps[0] + u2 * (opts.bitrate_kbps[1] - opts.bitrate_kbps[0])))
             plan[f"{codec}_{kbps}k"] = {"codec": codec, "bitrate": f"{kbps}k"}
         elif family == "pitch":
-            semitones = round((1 if u3 < 0.5 else -1) * (opts.semitones[0] + u1 * (opts.semitones[1] - opts.semitones[0])), 2)
+            low, high = opts.semitones
+            semitones = round((1 if u3 < 0.5 else -1) * (low + u1 * (high - low)), 2)
             plan[f"pitch{semitones:+.2f}"] = {"filters": f"rubberband=pitch={2 ** (semitones / 12):.6f}"}
         else:
             raise ValueError(f"unknown variant family {family!r} (known: codec, pitch)")
