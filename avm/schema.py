@@ -68,6 +68,7 @@ MATCHES_SCHEMA = pa.schema(
         pa.field("score", pa.float64(), nullable=False),
         pa.field("modality", pa.string(), nullable=False),  # audio | visual | audio+visual
         pa.field("n_hits", pa.int64(), nullable=False),
+        pa.field("speed", pa.float64(), nullable=False),  # reference seconds per query second (1: same speed)
         pa.field("run_id", pa.string(), nullable=False),
     ],
     metadata={"avm_schema_version": str(SCHEMA_VERSION)},

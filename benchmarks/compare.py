@@ -1,12 +1,17 @@
 """AVM and the peers on one built benchmark, in one run, scored by the same evaluator, side by side per edit.
 
     python benchmarks/compare.py --bench outputs/bench/standard [--out outputs/bench/standard/compare]
-        [--peers chromaprint pdq] [--modalities audio visual]
+        [--peers chromaprint pdq] [--variants fused audio visual] [--avm-override KEY=VALUE ...]
 
-Runs AVM (fresh LanceDB under OUT/avm: ingest the catalog, scan the queries), then each installed peer
+Runs AVM (fresh LanceDB under OUT/avm: ingest the catalog once, then scan the queries with both modalities
+fused (``avm``), audio alone (``avm_audio``) and video alone (``avm_visual``)), then each installed peer
 (benchmarks/peers/run_peers.py), writes every system's report (metrics.json, per_edit.csv, plots) under
 OUT/<system>/ and prints a Markdown table of the final metric and recall per edit, per evidence and per
 difficulty, with each system's throughput.
+
+A single-modality system is scored on the copies its modality can see (``SCOPES``): audio-only systems
+on copies whose audio was kept (evidence ``audio`` or ``both``), video-only ones on copies whose picture
+was kept (``visual`` or ``both``); the fused system on every copy.
 """
 
 from __future__ import annotations
@@ -29,15 +34,34 @@ from jobs import CONFIG_DIR
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
 
-def run_avm(bench: Path, out: Path, overrides: list[str]) -> tuple[pd.DataFrame, float]:
-    """Ingest the benchmark's catalog and scan its queries with AVM; return predictions and wall seconds."""
+AUDIO_SCOPE, VISUAL_SCOPE = ("audio", "both"), ("visual", "both")
+SCOPES = {"avm_audio": AUDIO_SCOPE, "avm_visual": VISUAL_SCOPE, "chromaprint": AUDIO_SCOPE, "pdq": VISUAL_SCOPE}
+VARIANTS = {"fused": ("avm", "[audio,visual]"), "audio": ("avm_audio", "[audio]"), "visual": ("avm_visual", "[visual]")}
+
+
+def _avm_config(out: Path, overrides: list[str]):
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="scan", overrides=[f"paths.output_dir={out}", "+write_batch_rows=500000",
-                                                     *overrides])
+        return compose(config_name="scan", overrides=[f"paths.output_dir={out}", "+write_batch_rows=500000",
+                                                      *overrides])
+
+
+def run_avm(bench: Path, out: Path, overrides: list[str], variants: list[str]) -> dict[str, tuple[pd.DataFrame, float]]:
+    """Ingest the benchmark's catalog once, then scan its queries with each AVM variant (``VARIANTS``).
+
+    Returns, per system name, its predictions and wall seconds (the ingest counted in every variant's time).
+    """
     started = time.perf_counter()
-    ingest_from_config(cfg, read_inputs(str(bench / "refs.csv")))
-    scan_from_config(cfg, read_inputs(str(bench / "queries.csv")), out)
-    return read_predictions(str(out / "matches")), time.perf_counter() - started
+    ingest_from_config(_avm_config(out / "avm", overrides), read_inputs(str(bench / "refs.csv")))
+    ingest_seconds = time.perf_counter() - started
+    results = {}
+    for variant in variants:
+        system, modalities = VARIANTS[variant]
+        cfg = _avm_config(out / "avm", [*overrides, f"model.modalities={modalities}"])
+        started = time.perf_counter()
+        scan_from_config(cfg, read_inputs(str(bench / "queries.csv")), out / system / "scan")
+        results[system] = (read_predictions(str(out / system / "scan" / "matches")),
+                           ingest_seconds + time.perf_counter() - started)
+    return results
 
 
 def side_by_side(reports: dict[str, pd.DataFrame]) -> str:
@@ -59,6 +83,7 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, required=True)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--peers", nargs="*", default=["chromaprint", "pdq"])
+    parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--avm-override", nargs="*", default=[], help="Hydra overrides for AVM's scan config")
     args = parser.parse_args()
     out = args.out or args.bench / "compare"
@@ -68,7 +93,8 @@ def main() -> None:
     meta = pd.read_csv(meta_path, dtype=str, keep_default_na=False) if meta_path.exists() else None
     media_hours = json.loads((args.bench / "build.json").read_text()).get("counts", {}).get("query_hours")
     predictions, seconds = {}, {}
-    predictions["avm"], seconds["avm"] = run_avm(args.bench, out / "avm", args.avm_override)
+    for system, (pred, wall) in run_avm(args.bench, out, args.avm_override, args.variants).items():
+        predictions[system], seconds[system] = pred, wall
     if args.peers:
         import run_peers  # benchmarks/peers/run_peers.py
 
@@ -78,9 +104,12 @@ def main() -> None:
                 predictions[peer], seconds[peer] = result
     reports = {}
     for system, pred in predictions.items():
-        summary = write_report(pred, gt, out / system, edits_df=edits, queries_meta=meta, label=system)
+        summary = write_report(pred, gt, out / system, edits_df=edits, queries_meta=meta, label=system,
+                               evidence=SCOPES.get(system, ()))
         reports[system] = pd.read_csv(out / system / "per_edit.csv")
-        print(f"{system}: final {summary['final']:.3f}, segment AP {summary['segment_ap']:.3f}, "
+        scope = "+".join(SCOPES.get(system, ("all",)))
+        print(f"{system} (copies: {scope}): final {summary['final']:.3f}, segment AP {summary['segment_ap']:.3f}, "
+              f"FP on negative queries {summary.get('fp_negative_queries', 'n/a')}, "
               f"{seconds[system]:.0f} s" + (f" ({media_hours * 3600 / seconds[system]:.0f}× realtime on the queries)"
                                             if media_hours else ""))
     table = side_by_side(reports)

@@ -27,7 +27,8 @@ def main(cfg: DictConfig) -> None:
     meta = beside_ground_truth(cfg.queries_meta, ground_truth, "queries_meta.csv")
     report_dir = Path(cfg.report_dir) if cfg.report_dir is not None else output.parent
     report = write_report(read_predictions(str(cfg.predictions)), read_ground_truth_csv(ground_truth), report_dir,
-                          edits_df=edits, queries_meta=meta, label=str(cfg.label))
+                          edits_df=edits, queries_meta=meta, label=str(cfg.label),
+                          evidence=tuple(cfg.evidence))
     written = [report_dir / name for name in REPORT_FILES]
     if output.resolve() != (report_dir / "metrics.json").resolve():
         write_json(report, output)

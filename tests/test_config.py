@@ -46,6 +46,21 @@ def test_unknown_setting_is_an_error():
         options.match_options(cfg)
 
 
+def test_match_settings_are_shared_with_per_modality_overrides():
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="scan", overrides=["match.max_gap=3.0", "+match.modality.visual.min_hits=7"])
+        audio_only = compose(config_name="scan", overrides=["model.modalities=[audio]"])
+        typo = compose(config_name="scan", overrides=["+match.modality.vidio.min_hits=7"])
+    opts = options.match_options(cfg)
+    assert set(opts) == {"audio", "visual"}
+    assert opts["visual"].max_gap == 3.0 and opts["visual"].min_hits == 7
+    assert opts["audio"].min_hits == cfg.match.min_hits and opts["audio"].window_overlap == 1.0
+    assert opts["audio"].max_gap == cfg.match.modality.audio.max_gap  # a per-modality value wins over the shared one
+    assert set(options.match_options(audio_only)) == {"audio"}
+    with pytest.raises(ValueError, match="vidio"):
+        options.match_options(typo)
+
+
 def test_cluster_launcher_config_is_valid():
     from ray.autoscaler._private.util import prepare_config, validate_config
 

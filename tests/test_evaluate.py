@@ -238,6 +238,7 @@ def test_read_predictions_parquet_file_and_directory(tmp_path):
         "score": [0.8, 0.4],
         "modality": ["audio", "visual"],
         "n_hits": [5, 2],
+        "speed": [1.0, 1.05],
         "run_id": ["run", "run"],
     }
     table = pa.Table.from_pydict(rows, schema=MATCHES_SCHEMA)

@@ -20,6 +20,7 @@ from avm.evaluate.breakdown import (
     breakdown,
     edit_names,
     false_positive_counts,
+    restrict_to_evidence,
 )
 from avm.evaluate.report import format_breakdown, write_report
 from avm.schema import HACKATHON_GT_COLUMNS, PAIR_COLUMNS
@@ -217,3 +218,15 @@ def test_evaluate_job_finds_edits_and_meta_beside_ground_truth(tmp_path, edits):
     assert metrics["fp_negative_queries"] == 2
     assert {row["group"] for row in metrics["breakdown"]} >= {"crop", "speed", "hard", "audio"}
     assert "segment_ap" in run.stdout and any(line.split()[:2] == ["edit", "blur"] for line in run.stdout.splitlines())
+
+
+def test_restrict_to_evidence_scores_one_modality_on_the_copies_it_can_see(gt, edits):
+    pred = pd.concat([PRED, pairs(("q1", 20, 30, "r2", 5, 15, 0.9))], ignore_index=True)
+    scoped_pred, scoped_gt = restrict_to_evidence(pred, gt, edits, ["audio", "both"])
+    # GT row 1 (q1↔r2) has visual evidence only: it leaves the ground truth, and so does the prediction on its pair
+    assert len(scoped_gt) == 3 and not ((scoped_gt.query_id == "q1") & (scoped_gt.ref_id == "r2")).any()
+    assert not ((scoped_pred.query_id == "q1") & (scoped_pred.ref_id == "r2")).any()
+    # predictions on pairs without any copy (negative query q3) stay: they are still false positives
+    assert (scoped_pred.query_id == "q3").sum() == 2 and len(scoped_pred) == len(PRED)
+    visual_pred, visual_gt = restrict_to_evidence(pred, gt, edits, ["visual"])
+    assert len(visual_gt) == 1 and set(visual_pred.ref_id[visual_pred.query_id == "q2"]) == set()

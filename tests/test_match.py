@@ -6,7 +6,17 @@ import numpy as np
 import pyarrow as pa
 
 from avm.index import HITS_SCHEMA
-from avm.match import MatchOptions, Segment, align_hits, fuse_modalities
+from avm.match import (
+    Fingerprints,
+    MatchOptions,
+    Segment,
+    align_hits,
+    fuse_modalities,
+    line_track,
+    match_segments,
+    refine_segment,
+)
+from avm.match.align import boundary_margin, candidate_speeds
 
 
 def _hits(rows: list[tuple[int, str, float, float]], window: float = 2.0) -> pa.Table:
@@ -76,7 +86,97 @@ def test_calibrated_threshold_follows_the_impostor_distribution():
 
     rng = np.random.default_rng(0)
     impostors = {"audio": rng.normal(0.6, 0.05, 5000), "visual": rng.normal(0.3, 0.05, 5000), "tiny": np.ones(10)}
-    opts = calibrate(MatchOptions(min_similarity=0.5, hit_quantile=0.99, min_calibration_samples=100), impostors)
+    base = MatchOptions(min_similarity=0.5, hit_quantile=0.99, min_calibration_samples=100, track_quantile=0.5)
+    opts = calibrate({m: base for m in impostors}, impostors)
     assert abs(opts["audio"].min_similarity - (0.6 + 2.326 * 0.05)) < 0.01
     assert opts["visual"].min_similarity == 0.5  # the floor wins over a low quantile
     assert opts["tiny"].min_similarity == 0.5  # too few samples: the configured value
+    assert abs(opts["audio"].track_similarity - 0.6) < 0.01  # the median
+
+
+def test_speed_changed_copy_is_one_segment_on_a_sloped_line():
+    t0, t1 = _query_times(200)  # 0–99.5 s
+    # query 20–80 s is the reference from 10 s played 8 % faster: ref = 1.08 · q − 11.6
+    rows = [(i, "ref", round((1.08 * t0[i] - 11.6) * 2) / 2, 0.9) for i in range(40, 161)]
+    opts = MatchOptions(max_speed_change=0.1)
+    segs = align_hits("q", t0, t1, _hits(rows), "audio", opts)
+    assert len(segs) == 1
+    # the aligner's speed is any on its grid that keeps every hit within ±offset_tolerance (refinement pins it down)
+    assert abs(segs[0].speed - 1.08) <= 2 * opts.offset_tolerance / 60 + 0.005
+    assert segs[0].query_end - segs[0].query_start > 55
+    # without drift tolerance the same copy breaks into fragments along the offset bins
+    plain = align_hits("q", t0, t1, _hits(rows), "audio", MatchOptions(max_speed_change=0.0))
+    assert len(plain) > 1
+
+
+def test_speed_grid_tries_the_plain_copy_first():
+    speeds = candidate_speeds(MatchOptions(max_speed_change=0.1, speed_step=0.05))
+    assert speeds[0] == 1.0 and np.allclose(sorted(speeds), [0.9, 0.95, 1.0, 1.05, 1.1])
+    assert list(candidate_speeds(MatchOptions(max_speed_change=0.0))) == [1.0]
+
+
+def test_boundary_margin_follows_how_much_of_a_window_must_be_copied():
+    t0, t1 = _query_times(10, step=0.5, window=1.0)
+    assert abs(boundary_margin(t0, t1, window_overlap=0.5) - 0.25) < 1e-9  # (window − step) / 2
+    assert abs(boundary_margin(t0, t1, window_overlap=1.0) + 0.25) < 1e-9  # whole windows: edges lie inside
+
+
+def _unit(rng: np.random.Generator, n: int, dim: int = 32) -> np.ndarray:
+    v = rng.normal(size=(n, dim))
+    return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+
+def _copy_with_speed(speed: float, offset: float, copy_from: float, copy_to: float, seed: int = 0):
+    """A reference (0–120 s) and a query (0–60 s) whose [copy_from, copy_to] is the reference along
+    ``ref = speed · q + offset`` with noise, elsewhere unrelated content; 1 s windows at 0.5 s steps, each
+    the normalised sum of a 0.25 s random signal over its window (so overlapping windows are alike)."""
+    rng = np.random.default_rng(seed)
+    signal = _unit(rng, 4 * 140)  # the reference's content, 0.25 s per row
+
+    def window_at(t: np.ndarray) -> np.ndarray:
+        first = np.clip(np.round(t * 4).astype(int), 0, len(signal) - 4)
+        v = sum(signal[first + k] for k in range(4))
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    r_t = np.arange(0, 120, 0.5)
+    ref = Fingerprints(r_t, r_t + 1.0, window_at(r_t))
+    q_t = np.arange(0, 60, 0.5)
+    vectors = _unit(rng, len(q_t))
+    inside = (q_t >= copy_from) & (q_t <= copy_to)
+    noisy = window_at(speed * q_t[inside] + offset) + 0.3 * _unit(rng, int(inside.sum()))
+    vectors[inside] = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
+    return Fingerprints(q_t, q_t + 1.0, vectors), ref
+
+
+def test_line_track_is_high_on_the_copy_only():
+    query, ref = _copy_with_speed(1.05, 20.0, 10.0, 40.0)
+    track = line_track(query, ref, 1.05, 20.0)
+    inside = (query.t_start >= 10) & (query.t_start <= 40)
+    # a query window between two reference windows scores less than one on a reference window
+    assert np.median(track[inside]) > 0.8 and track[inside].min() > 0.55
+    assert np.quantile(track[~inside], 0.95) < 0.45
+
+
+def test_refinement_fits_the_speed_and_grows_a_fragment_to_the_whole_copy():
+    query, ref = _copy_with_speed(1.05, 20.0, 10.0, 40.0)
+    # the aligner saw only 20–28 s, at speed 1 and an offset close to the line's there
+    seed = Segment("q", 20.0, 28.0, "r", 20.0 + 21.2, 28.0 + 21.2, 0.9, "audio", 10, 1.0)
+    opts = MatchOptions(max_speed_change=0.1, speed_step=0.005, track_similarity=0.5, edge_similarity=0.6)
+    refined = refine_segment(seed, query, ref, opts, margin=0.0)
+    assert abs(refined.speed - 1.05) < 0.011
+    assert abs(refined.query_start - 10.0) <= 0.5 and abs(refined.query_end - 41.0) <= 0.5
+    assert abs(refined.ref_start - (1.05 * refined.query_start + 20.0)) < 0.6
+
+
+def test_match_segments_merges_fragments_of_one_copy_by_refinement():
+    query, ref = _copy_with_speed(1.0, 30.0, 5.0, 55.0, seed=1)
+    # k-NN hits only at 5–15 s and 40–55 s (the middle of the copy was too degraded for the index)
+    rows = [(i, "r", float(query.t_start[i] + 30.0), 0.9) for i in range(len(query.t_start))
+            if 5 <= query.t_start[i] <= 15 or 40 <= query.t_start[i] <= 55]
+    hits = _hits(rows, window=1.0)
+    opts = {"audio": MatchOptions(max_gap=4.0, track_similarity=0.5, edge_similarity=0.6)}
+    without = match_segments("q", {"audio": query}, {"audio": hits}, opts)
+    assert len(without) == 2
+    refined = match_segments("q", {"audio": query}, {"audio": hits}, opts,
+                             references=lambda modality, ref_id: ref if ref_id == "r" else None)
+    assert len(refined) == 1 and refined[0].query_start <= 5.5 and refined[0].query_end >= 55.0

@@ -143,3 +143,21 @@ def false_positive_counts(pred_df: pd.DataFrame, gt_df: pd.DataFrame,
         counts |= {"negative_queries": len(negative), "fp_negative_queries": int(on_negative.sum()),
                    "negative_queries_flagged": int(pred.loc[on_negative, "query_id"].nunique())}
     return counts
+
+
+def restrict_to_evidence(pred_df: pd.DataFrame, gt_df: pd.DataFrame, edits_df: pd.DataFrame,
+                         evidence: list[str] | tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The ground-truth rows whose evidence is in ``evidence``, and the predictions to score against them.
+
+    For scoring one modality on the copies it can see (e.g. audio-only matching on copies whose audio was
+    kept: ``evidence=("audio", "both")``). Predictions on a pair whose ground-truth rows all carry other
+    evidence are dropped (those copies are out of scope, neither found nor missed); every other prediction
+    stays, so a pair found where there is no copy still counts as a false positive.
+    """
+    pred, gt = as_pairs(pred_df, with_score=True), as_pairs(gt_df)
+    notes = annotate_ground_truth(gt, edits_df)
+    kept = notes["evidence"].isin(list(evidence)).to_numpy()
+    in_scope = set(map(tuple, gt.loc[kept, PAIR_KEY].to_numpy()))
+    out_of_scope = set(map(tuple, gt.loc[~kept, PAIR_KEY].to_numpy())) - in_scope
+    pair = list(map(tuple, pred[PAIR_KEY].to_numpy()))
+    return pred[[p not in out_of_scope for p in pair]].reset_index(drop=True), gt[kept].reset_index(drop=True)

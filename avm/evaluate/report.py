@@ -67,23 +67,29 @@ def write_json(metrics: dict[str, Any], path: str | Path) -> None:
 
 def write_report(pred_df: pd.DataFrame, gt_df: pd.DataFrame, out_dir: str | Path,
                  edits_df: pd.DataFrame | None = None, queries_meta: pd.DataFrame | None = None,
-                 label: str = "avm") -> dict[str, Any]:
+                 label: str = "avm", evidence: Sequence[str] = ()) -> dict[str, Any]:
     """Write ``REPORT_FILES`` under ``out_dir`` and return what ``metrics.json`` holds.
 
     ``metrics.json``: ``label``, the overall ``evaluate`` metrics and the false-positive counts at top
     level, and ``breakdown``, a list of the ``per_edit.csv`` rows (definitions in ``breakdown``).
     ``edits_df``: the benchmark's ``edits.csv`` table; ``queries_meta``: ``video_id, kind`` rows.
+    ``evidence`` (needs ``edits_df``): score only the copies with that evidence, e.g. ``("audio", "both")``
+    for a system that matches audio alone (``breakdown.restrict_to_evidence``).
     """
     # Imported here: breakdown scores its groups with evaluate() above, and matplotlib loads only for reports.
-    from avm.evaluate.breakdown import breakdown, false_positive_counts
+    from avm.evaluate.breakdown import breakdown, false_positive_counts, restrict_to_evidence
     from avm.evaluate.plots import plot_pr_curve, plot_score_histogram
 
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     pred, gt = as_pairs(pred_df, with_score=True), as_pairs(gt_df)
+    if evidence:
+        if edits_df is None:
+            raise ValueError("scoring by evidence needs the edits table (edits.csv)")
+        pred, gt = restrict_to_evidence(pred, gt, edits_df, list(evidence))
     table = breakdown(pred, gt, edits_df)
-    report = {"label": label, **evaluate(pred, gt), **false_positive_counts(pred, gt, queries_meta),
-              "breakdown": table.to_dict(orient="records")}
+    report = {"label": label, "evidence": list(evidence) or "all", **evaluate(pred, gt),
+              **false_positive_counts(pred, gt, queries_meta), "breakdown": table.to_dict(orient="records")}
     table.to_csv(out_dir / "per_edit.csv", index=False)
     write_json(report, out_dir / "metrics.json")
     plot_pr_curve(segment_pr_curve(pred, gt), out_dir / "pr_curve.png",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -69,6 +70,23 @@ def impostor_similarities(store: FingerprintStore, modality: str, samples: int, 
     sample = table.to_lance().take(np.sort(picks), columns=["video_id", "vector"])
     vectors = np.asarray(sample["vector"].to_pylist(), dtype=np.float32)
     owners = np.asarray(sample["video_id"].to_pylist(), dtype=object)
-    hits = knn(store, modality, vectors, k).to_pandas()
-    hits = hits[hits.video_id.to_numpy() != owners[hits.query_index.to_numpy()]]
-    return hits.groupby("query_index").similarity.max().to_numpy(np.float32)
+    best = _best_foreign(knn(store, modality, vectors, k), owners)
+    # intervals whose k nearest all lie in their own video (long still or repeated scenes) are searched again
+    # deeper, then alone with their video filtered out, so the sample is not biased towards varied content
+    missing = np.setdiff1d(np.arange(len(vectors)), best.index.to_numpy())
+    if len(missing):
+        deeper = _best_foreign(knn(store, modality, vectors[missing], 8 * k), owners[missing])
+        best = pd.concat([best, pd.Series(deeper.to_numpy(), index=missing[deeper.index.to_numpy()])])
+    for i in np.setdiff1d(np.arange(len(vectors)), best.index.to_numpy()):
+        again = knn(store, modality, vectors[i:i + 1], 1, exclude_video_id=str(owners[i]))
+        if again.num_rows:
+            best.loc[i] = float(again["similarity"][0].as_py())
+    return best.to_numpy(np.float32)
+
+
+def _best_foreign(hits: pa.Table, owners: np.ndarray) -> pd.Series:
+    """Per query row, the best similarity to an interval of a video other than its owner's (rows without one
+    are absent)."""
+    df = hits.to_pandas()
+    df = df[df.video_id.to_numpy() != owners[df.query_index.to_numpy()]]
+    return df.groupby("query_index").similarity.max()

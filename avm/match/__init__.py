@@ -3,5 +3,8 @@
 from avm.match.align import MatchOptions, Segment, align_hits, suppress_overlaps
 from avm.match.calibrate import calibrate
 from avm.match.fuse import fuse_modalities
+from avm.match.matcher import ReferenceLookup, match_segments
+from avm.match.refine import Fingerprints, line_track, refine_segment
 
-__all__ = ["MatchOptions", "Segment", "align_hits", "calibrate", "fuse_modalities", "suppress_overlaps"]
+__all__ = ["Fingerprints", "MatchOptions", "ReferenceLookup", "Segment", "align_hits", "calibrate", "fuse_modalities",
+           "line_track", "match_segments", "refine_segment", "suppress_overlaps"]

@@ -9,17 +9,24 @@ import numpy as np
 from avm.match.align import MatchOptions
 
 
-def calibrate(opts: MatchOptions, impostors: dict[str, np.ndarray]) -> dict[str, MatchOptions]:
-    """Per-modality options whose ``min_similarity`` is the ``hit_quantile`` of that modality's impostor similarities.
+def calibrate(opts: dict[str, MatchOptions], impostors: dict[str, np.ndarray]) -> dict[str, MatchOptions]:
+    """Each modality's options with ``min_similarity`` raised to the ``hit_quantile`` of its impostor similarities.
 
-    The configured ``min_similarity`` stays a floor; with too few impostor samples it is used as it is.
-    A quantile q means that an unrelated interval passes as a hit with probability about 1 − q, and a
+    ``track_similarity`` is raised the same way to the ``track_quantile``. The configured values stay floors;
+    with too few impostor samples they are used as they are, and refinement is turned off unless a
+    ``track_similarity`` floor was configured. A quantile q means that an unrelated interval passes as a hit with probability about 1 − q, and a
     segment needs ``min_hits`` such hits at one consistent offset.
     """
     out = {}
-    for modality, sims in impostors.items():
-        threshold = opts.min_similarity
-        if len(sims) >= opts.min_calibration_samples:
-            threshold = max(threshold, float(np.quantile(sims, opts.hit_quantile)))
-        out[modality] = dataclasses.replace(opts, min_similarity=threshold)
+    for modality, base in opts.items():
+        sims = impostors.get(modality, np.zeros(0))
+        hit, track, edge = base.min_similarity, base.track_similarity, base.edge_similarity
+        if len(sims) >= base.min_calibration_samples:
+            hit = max(hit, float(np.quantile(sims, base.hit_quantile)))
+            if base.track_quantile >= 0:
+                track = max(track, float(np.quantile(sims, base.track_quantile)))
+                edge = max(edge, float(np.quantile(sims, base.edge_quantile)))
+        refine = base.track_quantile if len(sims) >= base.min_calibration_samples or track > 0 else -1.0
+        out[modality] = dataclasses.replace(base, min_similarity=hit, track_similarity=track, edge_similarity=edge,
+                                            track_quantile=refine)
     return out

@@ -6,10 +6,22 @@ from avm.match.align import Segment
 
 
 def _same_copy(a: Segment, b: Segment, tolerance: float) -> bool:
-    """Same reference, overlapping in query time, at about the same time offset."""
-    overlap = min(a.query_end, b.query_end) - max(a.query_start, b.query_start)
-    offset_a, offset_b = a.ref_start - a.query_start, b.ref_start - b.query_start
-    return a.ref_id == b.ref_id and overlap > 0 and abs(offset_a - offset_b) <= tolerance
+    """Same reference, overlapping in query time, and on about the same line where they overlap."""
+    start, end = max(a.query_start, b.query_start), min(a.query_end, b.query_end)
+    if a.ref_id != b.ref_id or end <= start:
+        return False
+    middle = (start + end) / 2
+    return abs((a.speed * middle + a.offset) - (b.speed * middle + b.offset)) <= tolerance
+
+
+def _merge(a: Segment, b: Segment) -> Segment:
+    """One segment spanning both, on the line of the better-supported one, scored by the noisy-OR of both."""
+    line = a if a.n_hits >= b.n_hits else b
+    start, end = min(a.query_start, b.query_start), max(a.query_end, b.query_end)
+    modalities = "+".join(sorted(set(a.modality.split("+")) | set(b.modality.split("+"))))
+    return Segment(a.query_id, start, end, a.ref_id, max(0.0, line.speed * start + line.offset),
+                   line.speed * end + line.offset, 1.0 - (1.0 - a.score) * (1.0 - b.score), modalities,
+                   a.n_hits + b.n_hits, line.speed)
 
 
 def fuse_modalities(per_modality: dict[str, list[Segment]], offset_tolerance: float) -> list[Segment]:
@@ -22,15 +34,8 @@ def fuse_modalities(per_modality: dict[str, list[Segment]], offset_tolerance: fl
     for modality in sorted(per_modality):
         for seg in per_modality[modality]:
             for i, other in enumerate(merged):
-                if other.modality != seg.modality and seg.modality not in other.modality.split("+") \
-                        and _same_copy(other, seg, offset_tolerance):
-                    modalities = "+".join(sorted(set(other.modality.split("+")) | {seg.modality}))
-                    start, end = min(other.query_start, seg.query_start), max(other.query_end, seg.query_end)
-                    shift = (other.ref_start - other.query_start) if other.n_hits >= seg.n_hits \
-                        else (seg.ref_start - seg.query_start)
-                    merged[i] = Segment(seg.query_id, start, end, seg.ref_id, max(0.0, start + shift), end + shift,
-                                        1.0 - (1.0 - other.score) * (1.0 - seg.score),
-                                        modalities, other.n_hits + seg.n_hits)
+                if seg.modality not in other.modality.split("+") and _same_copy(other, seg, offset_tolerance):
+                    merged[i] = _merge(other, seg)
                     break
             else:
                 merged.append(seg)

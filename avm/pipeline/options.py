@@ -11,6 +11,7 @@ from avm.fingerprint import FingerprintOptions, PoolingOptions
 from avm.index import IndexOptions
 from avm.match import MatchOptions
 from avm.media import DecodeOptions
+from avm.schema import MODALITIES
 from avm.models import ModelSpec
 from avm.train import AugmentOptions, DataOptions, EvalOptions, LoopOptions, TrainJob
 
@@ -77,8 +78,14 @@ def index_options(cfg: DictConfig) -> IndexOptions:
     return _build(IndexOptions, cfg.index)
 
 
-def match_options(cfg: DictConfig) -> MatchOptions:
-    return _build(MatchOptions, cfg.match)
+def match_options(cfg: DictConfig) -> dict[str, MatchOptions]:
+    """Match settings of every modality in ``model.modalities``: the shared ones, then ``match.modality.<m>``."""
+    shared = {k: v for k, v in _plain(cfg.match).items() if k != "modality"}
+    overrides = _plain(cfg.match.get("modality"))
+    unknown = set(overrides) - set(MODALITIES)
+    if unknown:
+        raise ValueError(f"match.modality names unknown modalities {sorted(unknown)} (known: {list(MODALITIES)})")
+    return {m: _build(MatchOptions, {**shared, **(overrides.get(m) or {})}) for m in cfg.model.modalities}
 
 
 def ray_options(cfg: DictConfig) -> RayOptions:

@@ -13,6 +13,7 @@ import pyarrow as pa
 from omegaconf import DictConfig, OmegaConf
 
 from avm.index import FingerprintStore
+from avm.match import Fingerprints
 from avm.manifest import ManifestEntry, default_video_id
 from avm.pipeline import options
 from avm.pipeline.ingest import IngestSummary, run_ingest
@@ -61,10 +62,10 @@ def match_file_from_config(cfg: DictConfig, uri: str) -> pa.Table:
     printed = FingerprintStage(fingerprint, options.query_steps(cfg))(batch)
     if printed["error"][0]:
         raise RuntimeError(printed["error"][0])
-    prints = {m: (printed[f"{m}_t_start"][0], printed[f"{m}_t_end"][0], printed[f"{m}_vectors"][0])
+    prints = {m: Fingerprints(printed[f"{m}_t_start"][0], printed[f"{m}_t_end"][0], printed[f"{m}_vectors"][0])
               for m in fingerprint.modalities}
     store = FingerprintStore(options.index_options(cfg))
-    per_modality = calibrated_options(store, fingerprint.modalities, options.match_options(cfg))
+    per_modality = calibrated_options(store, options.match_options(cfg))
     segments = match_query(store, row["video_id"], prints, int(cfg.search.k), per_modality)
     rows = [{**s.__dict__, "run_id": "match"} for s in segments]
     return pa.Table.from_pylist(rows, schema=MATCHES_SCHEMA) if rows else MATCHES_SCHEMA.empty_table()

@@ -46,7 +46,7 @@ class ScanResult:
 
 
 def run_scan(queries: list[ManifestEntry] | None, decode: DecodeOptions, fingerprint: FingerprintOptions,
-             query_steps: dict[str, float], index: IndexOptions, match: MatchOptions, k: int,
+             query_steps: dict[str, float], index: IndexOptions, match: dict[str, MatchOptions], k: int,
              ray_opts: RayOptions) -> ScanResult:
     """Scan ``queries`` (files) against the catalog, or every catalog video against the others when None."""
     run_id = uuid.uuid4().hex[:12]
@@ -59,7 +59,7 @@ def run_scan(queries: list[ManifestEntry] | None, decode: DecodeOptions, fingerp
         log.info("scan: catalog mode, %d videos against each other", len(ids))
     else:
         log.info("scan: %d query files against %s", len(queries), {m: store.count(m) for m in modalities})
-    per_modality = calibrated_options(store, modalities, match)
+    per_modality = calibrated_options(store, match)
     total = len(ids) if catalog else len(queries)
     progress = Progress("scan", total)
     rows, failed = [], []

@@ -7,6 +7,7 @@ in-process for one file (``avm match``). A failure never raises out of a stage: 
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import time
@@ -16,7 +17,7 @@ import numpy as np
 
 from avm.fingerprint import FingerprintOptions, Fingerprinter
 from avm.index import FingerprintStore, IndexOptions, impostor_similarities, knn
-from avm.match import MatchOptions, Segment, align_hits, calibrate, fuse_modalities
+from avm.match import Fingerprints, MatchOptions, Segment, calibrate, match_segments
 from avm.media import DecodedMedia, DecodeOptions, MediaError, content_hash, decode
 from avm.media.probe import MediaInfo
 
@@ -116,30 +117,33 @@ class FingerprintStage:
         return out
 
 
-def calibrated_options(store: FingerprintStore, modalities: tuple[str, ...], opts: MatchOptions) -> dict[str, MatchOptions]:
-    """Match options per modality with hit thresholds calibrated on this catalog's impostor similarities."""
-    impostors = {m: impostor_similarities(store, m, opts.calibration_samples) for m in modalities}
+def calibrated_options(store: FingerprintStore, opts: dict[str, MatchOptions]) -> dict[str, MatchOptions]:
+    """Each modality's match options with its hit threshold calibrated on this catalog's impostor similarities."""
+    impostors = {m: impostor_similarities(store, m, o.calibration_samples) for m, o in opts.items()}
     calibrated = calibrate(opts, impostors)
-    for m in modalities:
-        log.info("%s hit threshold %.3f (%.2f quantile of %d impostor similarities, floor %.2f)", m,
-                 calibrated[m].min_similarity, opts.hit_quantile, len(impostors[m]), opts.min_similarity)
+    for m, o in opts.items():
+        log.info("%s hit threshold %.3f (%.3f quantile of %d impostor similarities, floor %.2f)", m,
+                 calibrated[m].min_similarity, o.hit_quantile, len(impostors[m]), o.min_similarity)
     return calibrated
 
 
-def match_query(store: FingerprintStore, query_id: str, prints: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]],
-                k: int, opts: dict[str, MatchOptions]) -> list[Segment]:
-    """Search every interval of one query in each modality's table, align the hits and fuse the modalities.
+def stored_fingerprints(store: FingerprintStore, modality: str, video_id: str) -> Fingerprints | None:
+    """One catalog video's stored interval fingerprints of one modality (None when it has none)."""
+    rows = store.intervals_of(modality, video_id)
+    if rows.num_rows == 0:
+        return None
+    vectors = rows["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(rows.num_rows, -1)
+    return Fingerprints(rows["t_start"].to_numpy(), rows["t_end"].to_numpy(), vectors.astype(np.float32))
+
+
+def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Fingerprints], k: int,
+                opts: dict[str, MatchOptions]) -> list[Segment]:
+    """Search every interval of one query in each modality's table, align and refine the hits, fuse the modalities.
 
     A catalog video with the query's own id is excluded (a video never matches itself).
     """
-    per_modality = {}
-    for modality, (t_start, t_end, vectors) in prints.items():
-        if len(vectors) == 0:
-            continue
-        hits = knn(store, modality, vectors, k, exclude_video_id=query_id)
-        per_modality[modality] = align_hits(query_id, t_start, t_end, hits, modality, opts[modality])
-    tolerance = max(o.offset_tolerance for o in opts.values())
-    return fuse_modalities(per_modality, tolerance)
+    hits = {m: knn(store, m, fp.vectors, k, exclude_video_id=query_id) for m, fp in prints.items() if len(fp.vectors)}
+    return match_segments(query_id, prints, hits, opts, references=functools.cache(functools.partial(stored_fingerprints, store)))
 
 
 class QueryStage:
@@ -154,14 +158,9 @@ class QueryStage:
         self.store = FingerprintStore(index)
         self.match, self.k, self.modalities, self.catalog = match, k, modalities, catalog
 
-    def _stored_prints(self, video_id: str) -> dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]]:
-        prints = {}
-        for m in self.modalities:
-            rows = self.store.intervals_of(m, video_id)
-            if rows.num_rows:
-                vectors = np.asarray(rows["vector"].to_pylist(), dtype=np.float32)
-                prints[m] = (rows["t_start"].to_numpy(), rows["t_end"].to_numpy(), vectors)
-        return prints
+    def _stored_prints(self, video_id: str) -> dict[str, Fingerprints]:
+        found = {m: stored_fingerprints(self.store, m, video_id) for m in self.modalities}
+        return {m: fp for m, fp in found.items() if fp is not None}
 
     def __call__(self, batch: Batch) -> Batch:
         n = len(batch["video_id"])
@@ -174,7 +173,7 @@ class QueryStage:
             if not errors[i]:
                 try:
                     prints = self._stored_prints(query_id) if self.catalog else {
-                        m: (batch[f"{m}_t_start"][i], batch[f"{m}_t_end"][i], batch[f"{m}_vectors"][i])
+                        m: Fingerprints(batch[f"{m}_t_start"][i], batch[f"{m}_t_end"][i], batch[f"{m}_vectors"][i])
                         for m in self.modalities}
                     segments = match_query(self.store, query_id, prints, self.k, self.match)
                 except Exception as exc:  # noqa: BLE001

@@ -1,0 +1,39 @@
+"""One query's k-NN hits of every modality → its fused segment pairs."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import pyarrow as pa
+
+from avm.match.align import MatchOptions, Segment, align_hits, boundary_margin, suppress_overlaps
+from avm.match.fuse import fuse_modalities
+from avm.match.refine import Fingerprints, refine_segment
+
+# (modality, reference video id) → that reference's stored interval fingerprints, or None if it has none
+ReferenceLookup = Callable[[str, str], Fingerprints | None]
+
+
+def match_segments(query_id: str, prints: dict[str, Fingerprints], hits: dict[str, pa.Table],
+                   opts: dict[str, MatchOptions], references: ReferenceLookup | None = None) -> list[Segment]:
+    """Align each modality's hits into segments, refine them along their lines, and fuse the modalities.
+
+    ``prints`` are the query's fingerprints per modality and ``hits`` their k-NN hits (HITS_SCHEMA). With
+    ``references``, every segment is refined against its reference's fingerprints (``avm.match.refine``)
+    where the modality's ``track_quantile`` is not negative.
+    """
+    per_modality = {}
+    for m, table in hits.items():
+        query, o = prints[m], opts[m]
+        segments = align_hits(query_id, query.t_start, query.t_end, table, m, o)
+        if references is not None and o.track_quantile >= 0 and segments:
+            margin = boundary_margin(query.t_start, query.t_end, o.window_overlap)
+            refined = []
+            for seg in segments:
+                reference = references(m, seg.ref_id)
+                refined.append(seg if reference is None else refine_segment(seg, query, reference, o,
+                                                                            margin))
+            segments = suppress_overlaps(refined, o)
+        per_modality[m] = [s for s in segments if s.score >= o.min_score]
+    tolerance = max(o.offset_tolerance for o in opts.values()) if opts else 0.0
+    return fuse_modalities(per_modality, tolerance)

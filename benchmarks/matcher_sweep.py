@@ -1,0 +1,179 @@
+"""Tune the matcher without re-running search: cache every query's k-NN hits once, then score match settings.
+
+    # 1. fingerprint the queries and cache their k-NN hits against an ingested catalog (minutes)
+    python benchmarks/matcher_sweep.py hits --bench outputs/bench/standard \
+        --db outputs/bench/standard/compare/avm/lancedb --out outputs/bench/standard/hits
+    # 2. score match settings on the cached hits (seconds per setting); each --set is one grid axis
+    python benchmarks/matcher_sweep.py sweep --bench outputs/bench/standard --hits outputs/bench/standard/hits \
+        --set match.max_gap=4,8 --set match.min_hits=3,5 [--modalities audio] [--evidence audio both]
+
+The sweep prints one line per setting: hackathon final / F1 / IoU / precision / recall, segment AP and the
+pairs reported on negative queries. ``--evidence`` keeps the ground-truth rows with that evidence and drops
+predictions on pairs that only have other evidence (e.g. audio-only matching scored on copies whose audio
+was kept). Hydra overrides of the ``scan`` config (``--override``) choose the model and search settings
+for ``hits``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import itertools
+import json
+import logging
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+from hydra import compose, initialize_config_dir
+
+from avm.evaluate import read_ground_truth_csv
+from avm.evaluate.breakdown import restrict_to_evidence
+from avm.evaluate.report import evaluate
+from avm.index import FingerprintStore, IndexOptions, impostor_similarities, knn
+from avm.manifest import read_inputs
+from avm.match import Fingerprints, MatchOptions, Segment, calibrate, match_segments
+from avm.pipeline import options
+from avm.pipeline.stages import DecodeStage, FingerprintStage, object_array
+from jobs import CONFIG_DIR
+
+log = logging.getLogger("matcher_sweep")
+
+
+def _scan_config(overrides: list[str]):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(config_name="scan", overrides=overrides)
+
+
+def cache_hits(bench: Path, db: Path, out: Path, overrides: list[str]) -> None:
+    """Fingerprint every query of ``bench`` and write its k-NN hits per modality under ``out``."""
+    cfg = _scan_config([f"index.uri={db}", *overrides])
+    store = FingerprintStore(options.index_options(cfg))
+    fingerprint = options.fingerprint_options(cfg)
+    decoder = DecodeStage(options.decode_options(cfg))
+    printer = FingerprintStage(fingerprint, options.query_steps(cfg))
+    match = options.match_options(cfg)
+    impostors = {m: impostor_similarities(store, m, match[m].calibration_samples) for m in fingerprint.modalities}
+    hits, intervals = {m: [] for m in fingerprint.modalities}, []
+    queries = read_inputs(str(bench / "queries.csv"))
+    for n, entry in enumerate(queries, 1):
+        row = decoder({"uri": entry.uri, "video_id": entry.video_id})
+        printed = printer({k: object_array([v]) for k, v in row.items()})
+        for m in fingerprint.modalities:
+            t_start, t_end, vectors = (printed[f"{m}_{c}"][0] for c in ("t_start", "t_end", "vectors"))
+            intervals.append({"query_id": entry.video_id, "modality": m, "t_start": t_start.tolist(),
+                              "t_end": t_end.tolist(), "vectors": np.asarray(vectors, np.float32).ravel().tolist(),
+                              "dim": int(vectors.shape[1]) if vectors.ndim == 2 else 0})
+            found = knn(store, m, vectors, int(cfg.search.k), exclude_video_id=entry.video_id)
+            hits[m].append(found.append_column("query_id", pa.array([entry.video_id] * found.num_rows)))
+        log.info("query %d/%d %s", n, len(queries), entry.video_id)
+    out.mkdir(parents=True, exist_ok=True)
+    for m, parts in hits.items():
+        pq.write_table(pa.concat_tables(parts), out / f"hits_{m}.parquet")
+    pq.write_table(pa.Table.from_pylist(intervals), out / "intervals.parquet")
+    np.savez(out / "impostors.npz", **impostors)
+    (out / "meta.json").write_text(json.dumps({"db": str(db.resolve()), "overrides": overrides}))
+
+
+def _grid(settings: list[str]) -> list[dict[str, float]]:
+    """``["match.max_gap=4,8", "match.audio.min_hits=3"]`` → every combination as ``{key: value}``; a key
+    is a MatchOptions field, or ``modality.field`` for one modality only."""
+    axes = []
+    for setting in settings:
+        key, values = setting.split("=", 1)
+        axes.append([(key.removeprefix("match."), json.loads(v)) for v in values.split(",")])
+    return [dict(combo) for combo in itertools.product(*axes)] or [{}]
+
+
+def _apply(base: dict[str, MatchOptions], setting: dict[str, float]) -> dict[str, MatchOptions]:
+    """``base`` with one grid point applied (``field`` to every modality, ``modality.field`` to one)."""
+    out = dict(base)
+    for key, value in setting.items():
+        modality, _, field = key.rpartition(".")
+        for m in ([modality] if modality else list(out)):
+            out[m] = dataclasses.replace(out[m], **{field: value})
+    return out
+
+
+def _catalog_prints(db: str, modalities: list[str]) -> dict[tuple[str, str], Fingerprints]:
+    """Every catalog video's stored fingerprints, keyed by (modality, video id)."""
+    store = FingerprintStore(IndexOptions(uri=db))
+    out = {}
+    for m in modalities:
+        rows = store.fingerprints(m).to_arrow().sort_by([("video_id", "ascending"), ("t_start", "ascending")])
+        vectors = rows["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(rows.num_rows, -1)
+        for video_id, idx in pd.Series(rows["video_id"].to_numpy(zero_copy_only=False)).groupby(
+                rows["video_id"].to_numpy(zero_copy_only=False)).indices.items():
+            out[m, video_id] = Fingerprints(rows["t_start"].to_numpy()[idx], rows["t_end"].to_numpy()[idx],
+                                            vectors[idx].astype(np.float32))
+    return out
+
+
+def match_cached(hits_dir: Path, match: dict[str, MatchOptions], modalities: list[str],
+                 catalog: dict[tuple[str, str], Fingerprints] | None = None) -> pd.DataFrame:
+    """Segments of every cached query under ``match`` (hit thresholds calibrated on the cached impostors);
+    with ``catalog`` fingerprints, segments are refined along their lines as in a scan."""
+    with np.load(hits_dir / "impostors.npz") as saved:
+        opts = calibrate({m: match[m] for m in modalities}, {m: saved[m] for m in modalities})
+    intervals = pq.read_table(hits_dir / "intervals.parquet").to_pandas()
+    per_query: dict[str, dict[str, Fingerprints]] = {}
+    for row in intervals.itertuples():
+        if row.modality in modalities:
+            vectors = np.asarray(row.vectors, np.float32).reshape(len(row.t_start), -1)
+            per_query.setdefault(row.query_id, {})[row.modality] = Fingerprints(
+                np.asarray(row.t_start), np.asarray(row.t_end), vectors)
+    hit_tables = {m: pq.read_table(hits_dir / f"hits_{m}.parquet") for m in modalities}
+    grouped = {m: t.to_pandas().groupby("query_id").indices for m, t in hit_tables.items()}
+    references = None if catalog is None else (lambda m, ref_id: catalog.get((m, ref_id)))
+    rows = []
+    for query_id, prints in per_query.items():
+        hits = {m: hit_tables[m].take(grouped[m].get(query_id, np.zeros(0, np.int64))) for m in prints}
+        rows += [s.__dict__ for s in match_segments(query_id, prints, hits, opts, references)]
+    return pd.DataFrame(rows, columns=[f.name for f in dataclasses.fields(Segment)])
+
+
+def sweep(bench: Path, hits_dir: Path, settings: list[str], modalities: list[str], evidence: list[str]) -> None:
+    """Print the metrics of every setting of the grid on the cached hits (refined against the cached catalog)."""
+    catalog = _catalog_prints(json.loads((hits_dir / "meta.json").read_text())["db"], modalities)
+    gt = read_ground_truth_csv(str(bench / "ground_truth.csv"))
+    edits = pd.read_csv(bench / "edits.csv", dtype=str, keep_default_na=False)
+    meta = pd.read_csv(bench / "queries_meta.csv", dtype=str, keep_default_na=False)
+    negatives = set(meta.loc[meta["kind"] == "negative", "video_id"])
+    base = options.match_options(_scan_config([]))
+    for setting in _grid(settings):
+        match = _apply(base, setting)
+        pred = match_cached(hits_dir, match, modalities, catalog)
+        fp_negative = int(pred["query_id"].isin(negatives).sum()) if len(pred) else 0
+        scored_pred, scored_gt = restrict_to_evidence(pred, gt, edits, evidence) if evidence else (pred, gt)
+        m = evaluate(scored_pred, scored_gt)
+        print(f"{json.dumps(setting)}: final {m['final']:.3f} f1 {m['f1']:.3f} iou {m['iou']:.3f} "
+              f"precision {m['precision']:.3f} recall {m['recall']:.3f} AP {m['segment_ap']:.3f} "
+              f"pred {len(scored_pred)} gt {len(scored_gt)} fp_negative {fp_negative}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    hits = sub.add_parser("hits")
+    hits.add_argument("--bench", type=Path, required=True)
+    hits.add_argument("--db", type=Path, required=True, help="LanceDB directory of the ingested catalog")
+    hits.add_argument("--out", type=Path, required=True)
+    hits.add_argument("--override", nargs="*", default=[])
+    run = sub.add_parser("sweep")
+    run.add_argument("--bench", type=Path, required=True)
+    run.add_argument("--hits", type=Path, required=True)
+    run.add_argument("--set", action="append", default=[], help="match.FIELD=v1,v2,... (one grid axis)")
+    run.add_argument("--modalities", nargs="*", default=["audio", "visual"])
+    run.add_argument("--evidence", nargs="*", default=[], help="score only copies with this evidence")
+    args = parser.parse_args()
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
+    if args.command == "hits":
+        cache_hits(args.bench, args.db, args.out, args.override)
+    else:
+        sweep(args.bench, args.hits, args.set, args.modalities, args.evidence)
+
+
+if __name__ == "__main__":
+    main()
