@@ -56,6 +56,17 @@ VIDEOS_SCHEMA = pa.schema(
     metadata={"avm_schema_version": str(SCHEMA_VERSION)},
 )
 
+# Match thresholds calibrated on one state of the catalog (avm.pipeline.calibration), so that later scans of
+# the same catalog with the same settings reuse them: key = digest of table versions and settings.
+CALIBRATION_SCHEMA = pa.schema(
+    [
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("value", pa.string(), nullable=False),  # JSON
+    ],
+    metadata={"avm_schema_version": str(SCHEMA_VERSION)},
+)
+
 # One row per reported segment pair. Times are seconds from the start of each file.
 MATCHES_SCHEMA = pa.schema(
     [

@@ -34,8 +34,9 @@ from avm.evaluate.breakdown import restrict_to_evidence
 from avm.evaluate.report import evaluate
 from avm.index import FingerprintStore, IndexOptions, impostor_similarities, knn
 from avm.manifest import read_inputs
-from avm.match import Fingerprints, MatchOptions, Segment, calibrate, match_segments
+from avm.match import Fingerprints, MatchOptions, Segment, calibrate, decision_threshold, match_segments
 from avm.pipeline import options
+from avm.pipeline.calibration import null_segment_scores
 from avm.pipeline.stages import DecodeStage, FingerprintStage, object_array
 from jobs import CONFIG_DIR
 
@@ -111,12 +112,27 @@ def _catalog_prints(db: str, modalities: list[str]) -> dict[tuple[str, str], Fin
     return out
 
 
-def match_cached(hits_dir: Path, match: dict[str, MatchOptions], modalities: list[str],
-                 catalog: dict[tuple[str, str], Fingerprints] | None = None) -> pd.DataFrame:
-    """Segments of every cached query under ``match`` (hit thresholds calibrated on the cached impostors);
-    with ``catalog`` fingerprints, segments are refined along their lines as in a scan."""
+def calibrated(hits_dir: Path, match: dict[str, MatchOptions], modalities: list[str],
+               null_hours: float = 0.0) -> dict[str, MatchOptions]:
+    """``match`` calibrated as a scan would: thresholds from the cached impostors, and with ``null_hours`` the
+    decision threshold from that much reversed catalog matched against the cached catalog (slow)."""
     with np.load(hits_dir / "impostors.npz") as saved:
         opts = calibrate({m: match[m] for m in modalities}, {m: saved[m] for m in modalities})
+    if null_hours <= 0:
+        return opts
+    meta = json.loads((hits_dir / "meta.json").read_text())
+    store = FingerprintStore(IndexOptions(uri=meta["db"]))
+    k = int(_scan_config(meta["overrides"]).search.k)
+    scores, hours = null_segment_scores(store, opts, k, null_hours)
+    return {m: dataclasses.replace(o, min_score=decision_threshold(scores[m], hours, o.false_positives_per_hour,
+                                                                    o.min_score)) for m, o in opts.items()}
+
+
+def match_cached(hits_dir: Path, opts: dict[str, MatchOptions],
+                 catalog: dict[tuple[str, str], Fingerprints] | None = None) -> pd.DataFrame:
+    """Segments of every cached query under calibrated ``opts`` (one per modality matched); with ``catalog``
+    fingerprints, segments are refined along their lines as in a scan."""
+    modalities = list(opts)
     intervals = pq.read_table(hits_dir / "intervals.parquet").to_pandas()
     per_query: dict[str, dict[str, Fingerprints]] = {}
     for row in intervals.itertuples():
@@ -134,7 +150,8 @@ def match_cached(hits_dir: Path, match: dict[str, MatchOptions], modalities: lis
     return pd.DataFrame(rows, columns=[f.name for f in dataclasses.fields(Segment)])
 
 
-def sweep(bench: Path, hits_dir: Path, settings: list[str], modalities: list[str], evidence: list[str]) -> None:
+def sweep(bench: Path, hits_dir: Path, settings: list[str], modalities: list[str], evidence: list[str],
+          null_hours: float) -> None:
     """Print the metrics of every setting of the grid on the cached hits (refined against the cached catalog)."""
     catalog = _catalog_prints(json.loads((hits_dir / "meta.json").read_text())["db"], modalities)
     gt = read_ground_truth_csv(str(bench / "ground_truth.csv"))
@@ -144,11 +161,13 @@ def sweep(bench: Path, hits_dir: Path, settings: list[str], modalities: list[str
     base = options.match_options(_scan_config([]))
     for setting in _grid(settings):
         match = _apply(base, setting)
-        pred = match_cached(hits_dir, match, modalities, catalog)
+        opts = calibrated(hits_dir, match, modalities, null_hours)
+        pred = match_cached(hits_dir, opts, catalog)
         fp_negative = int(pred["query_id"].isin(negatives).sum()) if len(pred) else 0
         scored_pred, scored_gt = restrict_to_evidence(pred, gt, edits, evidence) if evidence else (pred, gt)
         m = evaluate(scored_pred, scored_gt)
-        print(f"{json.dumps(setting)}: final {m['final']:.3f} f1 {m['f1']:.3f} iou {m['iou']:.3f} "
+        decision = " ".join(f"{m}≥{o.min_score:.3f}" for m, o in opts.items())
+        print(f"{json.dumps(setting)} [decision {decision}]: final {m['final']:.3f} f1 {m['f1']:.3f} iou {m['iou']:.3f} "
               f"precision {m['precision']:.3f} recall {m['recall']:.3f} AP {m['segment_ap']:.3f} "
               f"pred {len(scored_pred)} gt {len(scored_gt)} fp_negative {fp_negative}", flush=True)
 
@@ -167,12 +186,14 @@ def main() -> None:
     run.add_argument("--set", action="append", default=[], help="match.FIELD=v1,v2,... (one grid axis)")
     run.add_argument("--modalities", nargs="*", default=["audio", "visual"])
     run.add_argument("--evidence", nargs="*", default=[], help="score only copies with this evidence")
+    run.add_argument("--null-hours", type=float, default=0.0,
+                     help="calibrate the decision threshold on this much reversed catalog, as a scan does (slow)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.command == "hits":
         cache_hits(args.bench, args.db, args.out, args.override)
     else:
-        sweep(args.bench, args.hits, args.set, args.modalities, args.evidence)
+        sweep(args.bench, args.hits, args.set, args.modalities, args.evidence, args.null_hours)
 
 
 if __name__ == "__main__":

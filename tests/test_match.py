@@ -180,3 +180,26 @@ def test_match_segments_merges_fragments_of_one_copy_by_refinement():
     refined = match_segments("q", {"audio": query}, {"audio": hits}, opts,
                              references=lambda modality, ref_id: ref if ref_id == "r" else None)
     assert len(refined) == 1 and refined[0].query_start <= 5.5 and refined[0].query_end >= 55.0
+
+
+def test_recurring_content_cannot_make_a_pair_by_itself():
+    t0, t1 = _query_times(60)
+    # a jingle at 5–20 s of the query is in five references; the copy at 22–29 s is in one
+    rows = [(i, f"ref{j}", 40.0 + t0[i], 0.95) for i in range(10, 40) for j in range(5)]
+    rows += [(i, "copied", t0[i] + 100.0, 0.9) for i in range(44, 58)]
+    found = align_hits("q", t0, t1, _hits(rows), "audio", MatchOptions(recurring_references=4))
+    assert [s.ref_id for s in found] == ["copied"]
+    everything = align_hits("q", t0, t1, _hits(rows), "audio", MatchOptions(recurring_references=0))
+    assert {s.ref_id for s in everything} == {"copied", "ref0", "ref1", "ref2", "ref3", "ref4"}
+
+
+def test_decision_threshold_lets_through_the_stated_rate_of_null_segments():
+    from avm.match import decision_threshold
+
+    null = np.array([0.95, 0.9, 0.8, 0.7])
+    # 10 h of null queries at 0.1 per hour: one null segment may pass, the second-best must not
+    threshold = decision_threshold(null, 10.0, 0.1, floor=0.0)
+    assert 0.9 < threshold <= 0.9 + 1e-9 and (null >= threshold).sum() == 1
+    assert decision_threshold(null, 1.0, 0.1, floor=0.0) > 0.95  # none may pass
+    assert decision_threshold(null, 100.0, 0.1, floor=0.3) == 0.3  # ten may: the floor stays
+    assert decision_threshold(np.zeros(0), 0.0, 0.1, floor=0.2) == 0.2  # no null queries

@@ -116,6 +116,13 @@ def test_scan_files_and_catalog_find_the_copied_segment(catalog, media_dir, tmp_
     assert abs(row.query_start - 6) <= 1.5 and abs(row.query_end - 14) <= 1.5
     assert abs((row.ref_start - row.query_start) - (2 - 6)) <= 1.0
     assert set(found.ref_id) == {"av"}  # nothing else in the catalog was copied
+    # the thresholds were calibrated on this catalog (reversed videos as null queries), stored, and are reused
+    calibration = result.calibration
+    assert calibration.null_hours > 0 and set(calibration.options) == {"audio", "visual"}
+    assert any("false positives" in line and "per query-hour" in line for line in result.lines())
+    again = scan_from_config(scan_cfg, read_inputs(str(query)), tmp_path / "scan_again")
+    assert again.calibration == calibration
+    assert FingerprintStore(options.index_options(scan_cfg)).db.open_table("calibration").count_rows() == 1
     # the Parquet dataset and the CSV are readable by pandas and DuckDB
     frame = pd.read_parquet(tmp_path / "scan" / "matches")
     assert len(frame) == len(found) and {"query_id", "ref_start", "score", "modality", "run_id"} <= set(frame.columns)

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import timedelta
+from datetime import datetime, timedelta, timezone
 from typing import Any
 
 import lancedb
@@ -17,11 +17,18 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from avm.schema import VIDEO_STATUS_OK, VIDEOS_SCHEMA, fingerprint_schema, fingerprint_table_name
+from avm.schema import (
+    CALIBRATION_SCHEMA,
+    VIDEO_STATUS_OK,
+    VIDEOS_SCHEMA,
+    fingerprint_schema,
+    fingerprint_table_name,
+)
 
 log = logging.getLogger(__name__)
 
 VIDEOS_TABLE = "videos"
+CALIBRATION_TABLE = "calibration"
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,30 @@ class FingerprintStore:
         """Ids of videos whose fingerprints are complete."""
         table = self.videos(["video_id", "status"])
         return set(pc.filter(table["video_id"], pc.equal(table["status"], VIDEO_STATUS_OK)).to_pylist())
+
+    def state(self, modalities: tuple[str, ...]) -> dict[str, int]:
+        """Version of the videos table and of each modality's fingerprints table (changes with every write)."""
+        versions = {VIDEOS_TABLE: self._videos().version}
+        for m in modalities:
+            table = self.fingerprints(m)
+            versions[fingerprint_table_name(m)] = table.version if table is not None else 0
+        return versions
+
+    # --- calibration --------------------------------------------------------------------------
+    def cached_calibration(self, key: str) -> str | None:
+        """The calibration stored under ``key`` (JSON text), or None."""
+        if not self._has_table(CALIBRATION_TABLE):
+            return None
+        rows = (self.db.open_table(CALIBRATION_TABLE).search().where(f"key = {_sql_list([key])[1:-1]}")
+                .select(["value"]).limit(1).to_arrow())
+        return rows["value"][0].as_py() if rows.num_rows else None
+
+    def save_calibration(self, key: str, value: str) -> None:
+        """Store a calibration (JSON text) under ``key``, replacing one stored under the same key."""
+        row = pa.Table.from_pylist([{"key": key, "created_at": datetime.now(timezone.utc), "value": value}],
+                                   schema=CALIBRATION_SCHEMA)
+        table = self.db.create_table(CALIBRATION_TABLE, schema=CALIBRATION_SCHEMA, exist_ok=True)
+        table.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(row)
 
     # --- fingerprints -------------------------------------------------------------------------
     def add_fingerprints(self, modality: str, rows: pa.Table) -> None:

@@ -31,6 +31,13 @@ class MatchOptions:
     min_duration: float = 4.0  # shortest segment reported (query side, seconds)
     min_hits: int = 3  # fewest consistent hits in a reported segment
     min_score: float = 0.0  # lowest segment score reported (after refinement: the mean similarity along the copy)
+    # decision threshold: min_score is raised so that time-reversed catalog videos, matched as negative queries
+    # (`null_hours` of them), give at most `false_positives_per_hour` segments per query-hour
+    null_hours: float = 10.0
+    false_positives_per_hour: float = 0.1
+    # a query interval whose hits reach this many different references is recurring content (a jingle, a
+    # station logo, silence, a black frame): its hits are ignored (0: never)
+    recurring_references: int = 4
     max_segments_per_query: int = 50
     suppress_overlap: float = 0.5  # a weaker segment of the same pair overlapping a stronger one by more is dropped
     # share of an interval's window that must lie inside a copy for the interval to match (a property of the
@@ -163,6 +170,14 @@ def _align_reference(query_id: str, ref_id: str, q_start: np.ndarray, q_end: np.
     return segments
 
 
+def _references_per_interval(query_index: np.ndarray, ref_ids: np.ndarray) -> np.ndarray:
+    """For each hit, how many different references the hits of its query interval reach."""
+    _, ref_codes = np.unique(ref_ids, return_inverse=True)
+    pairs = np.unique(np.column_stack([query_index.astype(np.int64), ref_codes.astype(np.int64)]), axis=0)
+    intervals, counts = np.unique(pairs[:, 0], return_counts=True)
+    return counts[np.searchsorted(intervals, query_index)]
+
+
 def align_hits(query_id: str, query_t_start: np.ndarray, query_t_end: np.ndarray, hits: pa.Table, modality: str,
                opts: MatchOptions) -> list[Segment]:
     """Segment pairs of one query from its k-NN ``hits`` (HITS_SCHEMA rows; ``query_index`` into the query times)."""
@@ -175,6 +190,9 @@ def align_hits(query_id: str, query_t_start: np.ndarray, query_t_end: np.ndarray
     r_start = hits["t_start"].to_numpy().astype(np.float64)[keep]
     r_end = hits["t_end"].to_numpy().astype(np.float64)[keep]
     sim = sim[keep]
+    if opts.recurring_references > 0 and len(qi):
+        specific = _references_per_interval(qi, ref_ids) < opts.recurring_references
+        qi, ref_ids, r_start, r_end, sim = qi[specific], ref_ids[specific], r_start[specific], r_end[specific], sim[specific]
     q_start, q_end = query_t_start.astype(np.float64)[qi], query_t_end.astype(np.float64)[qi]
     margin = boundary_margin(query_t_start, query_t_end, opts.window_overlap)
     segments: list[Segment] = []

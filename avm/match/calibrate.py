@@ -30,3 +30,16 @@ def calibrate(opts: dict[str, MatchOptions], impostors: dict[str, np.ndarray]) -
         out[modality] = dataclasses.replace(base, min_similarity=hit, track_similarity=track, edge_similarity=edge,
                                             track_quantile=refine)
     return out
+
+
+def decision_threshold(null_scores: np.ndarray, null_hours: float, false_positives_per_hour: float,
+                       floor: float) -> float:
+    """The lowest segment score (at least ``floor``) that at most ``false_positives_per_hour × null_hours``
+    of the null segments reach; ``floor`` when there are no null queries."""
+    if null_hours <= 0 or len(null_scores) == 0:
+        return floor
+    allowed = int(np.floor(false_positives_per_hour * null_hours + 1e-9))
+    ranked = np.sort(np.asarray(null_scores, dtype=np.float64))[::-1]
+    if len(ranked) <= allowed:
+        return floor
+    return max(floor, float(np.nextafter(ranked[allowed], np.inf)))

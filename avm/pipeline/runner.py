@@ -18,7 +18,8 @@ from avm.manifest import ManifestEntry, default_video_id
 from avm.pipeline import options
 from avm.pipeline.ingest import IngestSummary, run_ingest
 from avm.pipeline.scan import ScanResult, run_scan
-from avm.pipeline.stages import DecodeStage, FingerprintStage, calibrated_options, match_query
+from avm.pipeline.calibration import calibrate_catalog
+from avm.pipeline.stages import DecodeStage, FingerprintStage, match_query
 from avm.results import write_matches
 from avm.schema import MATCHES_SCHEMA
 
@@ -43,7 +44,7 @@ def scan_from_config(cfg: DictConfig, queries: list[ManifestEntry] | None, outpu
     meta: dict[str, Any] = {
         "run_id": result.run_id, "finished_at": datetime.now(timezone.utc).isoformat(),
         "mode": "catalog" if queries is None else "files", "queries": result.queries,
-        "failed": result.failed, "hit_thresholds": result.thresholds,
+        "failed": result.failed, "calibration": json.loads(result.calibration.to_json()) if result.calibration else None,
         "config": OmegaConf.to_container(cfg, resolve=True),
     }
     paths = write_matches(result.matches, output_dir, meta)
@@ -65,7 +66,7 @@ def match_file_from_config(cfg: DictConfig, uri: str) -> pa.Table:
     prints = {m: Fingerprints(printed[f"{m}_t_start"][0], printed[f"{m}_t_end"][0], printed[f"{m}_vectors"][0])
               for m in fingerprint.modalities}
     store = FingerprintStore(options.index_options(cfg))
-    per_modality = calibrated_options(store, options.match_options(cfg))
+    per_modality = calibrate_catalog(store, options.match_options(cfg), int(cfg.search.k)).options
     segments = match_query(store, row["video_id"], prints, int(cfg.search.k), per_modality)
     rows = [{**s.__dict__, "run_id": "match"} for s in segments]
     return pa.Table.from_pylist(rows, schema=MATCHES_SCHEMA) if rows else MATCHES_SCHEMA.empty_table()

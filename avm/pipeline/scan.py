@@ -17,7 +17,7 @@ from avm.media import DecodeOptions
 from avm.pipeline.options import RayOptions
 from avm.pipeline.progress import Progress
 from avm.pipeline.ray_jobs import catalog_dataset, fingerprint_dataset, query_dataset, ray_session
-from avm.pipeline.stages import calibrated_options
+from avm.pipeline.calibration import Calibration, calibrate_catalog
 from avm.schema import MATCHES_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -33,14 +33,14 @@ class ScanResult:
     failed: list[tuple[str, str]] = field(default_factory=list)
     media_hours: float = 0.0
     wall_seconds: float = 0.0
-    thresholds: dict[str, float] = field(default_factory=dict)  # calibrated hit threshold per modality
+    calibration: Calibration | None = None  # the match thresholds used
 
     def lines(self) -> list[str]:
         pairs = len({(q, r) for q, r in zip(self.matches["query_id"].to_pylist(), self.matches["ref_id"].to_pylist())})
         out = [f"scan {self.run_id}: {self.queries} queries ({self.media_hours:.3f} h of new media) in "
                f"{self.wall_seconds:.1f} s; {self.matches.num_rows} segments in {pairs} (query, reference) pairs; "
                f"{len(self.failed)} failed",
-               "hit thresholds: " + ", ".join(f"{m} {t:.3f}" for m, t in self.thresholds.items())]
+               *(self.calibration.lines() if self.calibration else [])]
         out += [f"FAILED {q}: {e}" for q, e in self.failed]
         return out
 
@@ -59,7 +59,8 @@ def run_scan(queries: list[ManifestEntry] | None, decode: DecodeOptions, fingerp
         log.info("scan: catalog mode, %d videos against each other", len(ids))
     else:
         log.info("scan: %d query files against %s", len(queries), {m: store.count(m) for m in modalities})
-    per_modality = calibrated_options(store, match)
+    calibration = calibrate_catalog(store, match, k)
+    per_modality = calibration.options
     total = len(ids) if catalog else len(queries)
     progress = Progress("scan", total)
     rows, failed = [], []
@@ -78,5 +79,5 @@ def run_scan(queries: list[ManifestEntry] | None, decode: DecodeOptions, fingerp
                 progress.update(media_seconds=media, failed=int(bool(error)))
     matches = pa.Table.from_pylist(rows, schema=MATCHES_SCHEMA) if rows else MATCHES_SCHEMA.empty_table()
     return ScanResult(run_id=run_id, matches=matches, queries=total, failed=failed,
-                      thresholds={m: o.min_similarity for m, o in per_modality.items()},
+                      calibration=calibration,
                       media_hours=progress.media_seconds / 3600, wall_seconds=progress.elapsed)

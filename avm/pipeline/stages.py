@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 
 from avm.fingerprint import FingerprintOptions, Fingerprinter
-from avm.index import FingerprintStore, IndexOptions, impostor_similarities, knn
-from avm.match import Fingerprints, MatchOptions, Segment, calibrate, match_segments
+from avm.index import FingerprintStore, IndexOptions, knn
+from avm.match import Fingerprints, MatchOptions, Segment, match_segments
 from avm.media import DecodedMedia, DecodeOptions, MediaError, content_hash, decode
 from avm.media.probe import MediaInfo
 
@@ -115,16 +115,6 @@ class FingerprintStage:
         out["model_versions"] = np.asarray([json.dumps(self.fingerprinter.versions)] * n, dtype=object)
         out["embed_seconds"] = np.asarray(seconds, dtype=np.float64)
         return out
-
-
-def calibrated_options(store: FingerprintStore, opts: dict[str, MatchOptions]) -> dict[str, MatchOptions]:
-    """Each modality's match options with its hit threshold calibrated on this catalog's impostor similarities."""
-    impostors = {m: impostor_similarities(store, m, o.calibration_samples) for m, o in opts.items()}
-    calibrated = calibrate(opts, impostors)
-    for m, o in opts.items():
-        log.info("%s hit threshold %.3f (%.3f quantile of %d impostor similarities, floor %.2f)", m,
-                 calibrated[m].min_similarity, o.hit_quantile, len(impostors[m]), o.min_similarity)
-    return calibrated
 
 
 def stored_fingerprints(store: FingerprintStore, modality: str, video_id: str) -> Fingerprints | None:

@@ -1,0 +1,133 @@
+"""Match thresholds calibrated on the catalog itself, cached in the store per catalog state and settings.
+
+Two null distributions, both made from the catalog, set every threshold of ``MatchOptions`` that is a
+property of the model and the catalog rather than a choice:
+
+* **impostor intervals**: the best similarity of sampled catalog intervals to any *other* video sets the
+  hit, track and edge thresholds (quantiles, ``avm.match.calibrate``);
+* **null queries**: catalog videos played backwards (their fingerprint sequences reversed, so every
+  interval is real content but no copy runs forward in time), matched like queries against the rest of
+  the catalog, give the segments that chance alignments and still or repeated content produce. The
+  decision threshold (``min_score``) is raised until at most ``false_positives_per_hour`` of those
+  segments per query-hour pass.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import functools
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+
+import numpy as np
+
+from avm.index import FingerprintStore, impostor_similarities, knn
+from avm.match import Fingerprints, MatchOptions, calibrate, decision_threshold, match_segments
+from avm.pipeline.stages import stored_fingerprints
+
+log = logging.getLogger(__name__)
+
+CALIBRATION_VERSION = 1
+
+
+@dataclass(frozen=True)
+class Calibration:
+    """Calibrated match options per modality and what the null queries showed."""
+
+    options: dict[str, MatchOptions]
+    null_hours: float = 0.0
+    null_segments: dict[str, int] = dataclasses.field(default_factory=dict)  # found by the null queries
+    null_passing: dict[str, int] = dataclasses.field(default_factory=dict)  # of those, at or above min_score
+    impostor_samples: dict[str, int] = dataclasses.field(default_factory=dict)
+
+    def false_positive_rate(self, modality: str) -> str:
+        """The estimated false-positive rate at the decision threshold, in words."""
+        if self.null_hours <= 0:
+            return "not estimated (no null queries)"
+        passing = self.null_passing.get(modality, 0)
+        if passing == 0:  # rule of three: the 95 % upper bound of a rate never observed
+            return f"< {3.0 / self.null_hours:.2g} per query-hour (95 %; none passes)"
+        return f"≈ {passing / self.null_hours:.2g} per query-hour"
+
+    def lines(self) -> list[str]:
+        """One summary line per modality."""
+        return [f"{m}: hits ≥ {o.min_similarity:.3f} ({self.impostor_samples.get(m, 0)} impostor samples), "
+                f"decision score ≥ {o.min_score:.3f}: {self.null_passing.get(m, 0)} of "
+                f"{self.null_segments.get(m, 0)} segments of {self.null_hours:.2f} h of reversed catalog pass; "
+                f"false positives {self.false_positive_rate(m)}" for m, o in self.options.items()]
+
+    def to_json(self) -> str:
+        return json.dumps({"version": CALIBRATION_VERSION, **dataclasses.asdict(self)})
+
+    @classmethod
+    def from_json(cls, text: str) -> Calibration:
+        data = json.loads(text)
+        data.pop("version")
+        data["options"] = {m: MatchOptions(**o) for m, o in data["options"].items()}
+        return cls(**data)
+
+
+def _cache_key(store: FingerprintStore, opts: dict[str, MatchOptions], k: int) -> str:
+    state = {"version": CALIBRATION_VERSION, "tables": store.state(tuple(opts)), "k": k,
+             "options": {m: dataclasses.asdict(o) for m, o in opts.items()}}
+    return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _null_videos(store: FingerprintStore, hours: float, seed: int = 0) -> list[tuple[str, float]]:
+    """A seeded random sample of ok catalog videos adding up to about ``hours`` of media."""
+    videos = [v for v in store.videos(["video_id", "status", "duration"]).to_pylist() if v["status"] == "ok"]
+    order = np.random.default_rng(seed).permutation(len(videos))
+    picked, total = [], 0.0
+    for i in order:
+        if total >= hours * 3600:
+            break
+        picked.append((videos[i]["video_id"], float(videos[i]["duration"] or 0.0)))
+        total += picked[-1][1]
+    return picked
+
+
+def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], k: int,
+                        hours: float) -> tuple[dict[str, np.ndarray], float]:
+    """Scores of the segments found per modality when sampled catalog videos, played backwards, are matched
+    as queries against the rest of the catalog; and the hours of media used."""
+    references = functools.cache(functools.partial(stored_fingerprints, store))
+    scores: dict[str, list[float]] = {m: [] for m in opts}
+    videos = _null_videos(store, hours)
+    for video_id, _ in videos:
+        for m, o in opts.items():
+            prints = references(m, video_id)
+            if prints is None:
+                continue
+            backwards = Fingerprints(prints.t_start, prints.t_end, prints.vectors[::-1].copy())
+            hits = knn(store, m, backwards.vectors, k, exclude_video_id=video_id)
+            found = match_segments(video_id, {m: backwards}, {m: hits}, {m: o}, references=references)
+            scores[m] += [s.score for s in found]
+    return {m: np.asarray(v) for m, v in scores.items()}, sum(d for _, d in videos) / 3600
+
+
+def calibrate_catalog(store: FingerprintStore, opts: dict[str, MatchOptions], k: int) -> Calibration:
+    """Calibrated options for matching against this catalog (computed once per catalog state and settings)."""
+    key = _cache_key(store, opts, k)
+    cached = store.cached_calibration(key)
+    if cached is not None:
+        result = Calibration.from_json(cached)
+        log.info("match thresholds: reused the calibration of this catalog state (%s)", key[:12])
+        return result
+    impostors = {m: impostor_similarities(store, m, o.calibration_samples) for m, o in opts.items()}
+    calibrated = calibrate(opts, impostors)
+    hours = max((o.null_hours for o in opts.values()), default=0.0)
+    null_scores, null_hours = null_segment_scores(store, calibrated, k, hours) if hours > 0 else ({}, 0.0)
+    passing = {}
+    for m, o in calibrated.items():
+        scores = null_scores.get(m, np.zeros(0))
+        threshold = decision_threshold(scores, null_hours, o.false_positives_per_hour, o.min_score)
+        calibrated[m] = dataclasses.replace(o, min_score=threshold)
+        passing[m] = int((scores >= threshold).sum())
+    result = Calibration(calibrated, null_hours, {m: len(s) for m, s in null_scores.items()}, passing,
+                         {m: len(v) for m, v in impostors.items()})
+    store.save_calibration(key, result.to_json())
+    for line in result.lines():
+        log.info("calibrated %s", line)
+    return result
