@@ -27,6 +27,7 @@ class MatchOptions:
     offset_tolerance: float = 1.0  # seconds: hits within this of a line are consistent with it
     max_speed_change: float = 0.1  # lines with speed (reference s per query s) in [1 − this, 1 + this]
     speed_step: float = 0.005  # grid step of candidate speeds
+    speed_margin: float = 0.01  # refinement keeps speed 1 unless another raises the mean similarity by this much
     max_gap: float = 4.0  # seconds without a consistent hit that end a segment
     min_duration: float = 4.0  # shortest segment reported (query side, seconds)
     min_hits: int = 3  # fewest consistent hits in a reported segment

@@ -93,6 +93,10 @@ def fit_line(seg: Segment, query: Fingerprints, reference: Fingerprints, opts: M
     track = (1.0 - weight) * sims[n, pair[0]] + weight * sims[n, pair[1]]
     score = np.where(inside, track, -1.0).mean(axis=1)
     best = int(np.argmax(score))  # first of the ties: speed nearest 1, then the smallest shift
+    plain = np.flatnonzero(speed_grid == 1.0)
+    plain_best = int(plain[np.argmax(score[plain])])
+    if score[best] - score[plain_best] < opts.speed_margin:  # a changed speed must earn its place
+        best = plain_best
     speed = float(speed_grid[best])
     return speed, float(anchor + shift_grid[best] - speed * middle)
 
