@@ -20,13 +20,8 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT/photos" "$OUT/licences"
 
-cd "$WORK"
-apt-get download "${PACKAGES[@]}" 2>/dev/null || { apt-get update -q >/dev/null && apt-get download "${PACKAGES[@]}"; }
-for deb in ./*.deb; do
-  pkg="$(dpkg-deb -f "$deb" Package)"
-  dpkg -x "$deb" "$WORK/$pkg"
-  cp "$WORK/$pkg/usr/share/doc/$pkg/copyright" "$OUT/licences/$pkg.copyright" 2>/dev/null || true
-done
+source "$REPO/scripts/lib/debian_fetch.sh"
+fetch_packages "$WORK" "$OUT/licences" "${PACKAGES[@]}"
 
 # Candidates as "<name> <file>" lines: one picture per wallpaper, its largest light variant.
 candidates() {
@@ -45,16 +40,12 @@ candidates() {
     -printf 'wall-%f %p\n'
 }
 
-declare -A seen
 count=0
 while read -r name file; do
   [[ -n "$file" && -f "$file" ]] || continue
   (( $(stat -c %s "$file") >= MIN_BYTES )) || continue
-  sum="$(md5sum "$file" | cut -d' ' -f1)"
-  [[ -z "${seen[$sum]:-}" ]] || continue
-  seen[$sum]=1
   ext="${file##*.}"
-  cp "$file" "$OUT/photos/${name%.*}.${ext,,}"
+  copy_unique "$file" "$OUT/photos/${name%.*}.${ext,,}" || continue
   count=$((count + 1))
 done < <(candidates)
 echo "wrote $count photos to $OUT/photos (licences in $OUT/licences)"

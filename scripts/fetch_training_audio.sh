@@ -16,9 +16,8 @@ PACKAGES=(wesnoth-1.16-music hyperrogue-music nexuiz-music planetblupi-music-ogg
 EXCLUDED=(warzone2100-music singularity-music)  # benchmark references: never fetch them here
 MIN_BYTES=200000  # smaller files are jingles or sound effects
 
-for pkg in "${PACKAGES[@]}"; do
-  for bad in "${EXCLUDED[@]}"; do [[ "$pkg" != "$bad" ]] || { echo "refusing benchmark package $pkg" >&2; exit 1; }; done
-done
+source "$REPO/scripts/lib/debian_fetch.sh"
+refuse_excluded "${PACKAGES[*]}" "${EXCLUDED[*]}"
 if compgen -G "$OUT/music/*" >/dev/null; then
   echo "$OUT/music already holds $(ls "$OUT/music" | wc -l) files; delete it to fetch again"
   exit 0
@@ -27,23 +26,15 @@ WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT/music" "$OUT/licences"
 
-cd "$WORK"
-apt-get download "${PACKAGES[@]}" 2>/dev/null || { apt-get update -q >/dev/null && apt-get download "${PACKAGES[@]}"; }
-declare -A seen
+fetch_packages "$WORK" "$OUT/licences" "${PACKAGES[@]}"
 count=0
-for deb in ./*.deb; do
-  pkg="$(dpkg-deb -f "$deb" Package)"
-  dpkg -x "$deb" "$WORK/$pkg"
-  cp "$WORK/$pkg/usr/share/doc/$pkg/copyright" "$OUT/licences/$pkg.copyright" 2>/dev/null || true
+for pkg in "${PACKAGES[@]}"; do
   # Quake-style .pk3 archives (nexuiz) are zip files holding the soundtrack.
   find "$WORK/$pkg" -name '*.pk3' -exec unzip -q -o -d "$WORK/$pkg/pk3" {} \;
   # Music lives in music/, cdtracks/ or (drascula) audio/; language folders there repeat the same tracks.
   while read -r file; do
     (( $(stat -c %s "$file") >= MIN_BYTES )) || continue
-    sum="$(md5sum "$file" | cut -d' ' -f1)"
-    [[ -z "${seen[$sum]:-}" ]] || continue
-    seen[$sum]=1
-    cp "$file" "$OUT/music/$pkg-$(basename "$file")"
+    copy_unique "$file" "$OUT/music/$pkg-$(basename "$file")" || continue
     count=$((count + 1))
   done < <(find "$WORK/$pkg" -type f \( -path '*/music/*' -o -path '*/cdtracks/*' -o -path '*/drascula/audio/*' \) \
              \( -iname '*.ogg' -o -iname '*.mp3' -o -iname '*.opus' -o -iname '*.flac' \) | sort)

@@ -203,3 +203,13 @@ def test_decision_threshold_lets_through_the_stated_rate_of_null_segments():
     assert decision_threshold(null, 1.0, 0.1, floor=0.0) > 0.95  # none may pass
     assert decision_threshold(null, 100.0, 0.1, floor=0.3) == 0.3  # ten may: the floor stays
     assert decision_threshold(np.zeros(0), 0.0, 0.1, floor=0.2) == 0.2  # no null queries
+
+
+def test_fusion_keeps_the_stronger_of_contradicting_modalities():
+    audio = [Segment("q", 10, 40, "r", 110, 140, 0.9, "audio", 50)]
+    # the same query time paired with the same reference 30 s earlier: both cannot be right
+    visual = [Segment("q", 12, 30, "r", 82, 100, 0.8, "visual", 15)]
+    assert fuse_modalities({"audio": audio, "visual": visual}, offset_tolerance=1.0) == audio
+    # a different reference at the same time is another copy, kept
+    other = [Segment("q", 12, 30, "r2", 82, 100, 0.8, "visual", 15)]
+    assert len(fuse_modalities({"audio": audio, "visual": other}, offset_tolerance=1.0)) == 2
