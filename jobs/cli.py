@@ -11,7 +11,7 @@ JOBS = {
     "match": ("jobs.match", "match one file against the catalog and print a table (avm match FILE)"),
     "evaluate": ("jobs.evaluate", "score scan output against a ground-truth CSV"),
     "demo": ("jobs.demo", "build the bundled demo, ingest, scan, evaluate"),
-    "train": ("jobs.train", "train a fingerprint model (train=audio)"),
+    "train": ("jobs.train", "train a fingerprint model (train=audio|visual)"),
     "bench make": ("jobs.make_benchmark", "build a piracy benchmark from folders of real media (bench=small|standard)"),
 }
 

@@ -1,4 +1,4 @@
-"""avm train train=audio: self-supervised contrastive training of the audio embedder, then a held-out evaluation."""
+"""avm train train=audio|visual: self-supervised contrastive training of an embedder, then a held-out evaluation."""
 
 import json
 import logging

@@ -54,7 +54,7 @@ def test_match_settings_are_shared_with_per_modality_overrides():
     opts = options.match_options(cfg)
     assert set(opts) == {"audio", "visual"}
     assert opts["visual"].max_gap == 3.0 and opts["visual"].min_hits == 7
-    assert opts["audio"].min_hits == cfg.match.min_hits and opts["audio"].window_overlap == 1.0
+    assert opts["audio"].min_hits == cfg.match.modality.audio.min_hits and opts["audio"].window_overlap == 1.0
     assert opts["audio"].max_gap == cfg.match.modality.audio.max_gap  # a per-modality value wins over the shared one
     assert set(options.match_options(audio_only)) == {"audio"}
     with pytest.raises(ValueError, match="vidio"):

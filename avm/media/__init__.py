@@ -1,10 +1,11 @@
 """Media stage: probe and decode files into normalised audio and frames (ffmpeg only here)."""
 
-from avm.media.decode import DecodedMedia, DecodeOptions, decode, decode_audio, decode_frames, remove_black_bars
+from avm.media.decode import (DecodedMedia, DecodeOptions, decode, decode_audio, decode_frames, decode_still,
+                              remove_black_bars)
 from avm.media.errors import MediaError
 from avm.media.hashing import content_hash
 from avm.media.probe import MediaInfo, StreamInfo, probe
 from avm.media.tools import ffmpeg_exe
 
 __all__ = ["DecodedMedia", "DecodeOptions", "MediaError", "MediaInfo", "StreamInfo", "content_hash", "decode",
-           "decode_audio", "decode_frames", "ffmpeg_exe", "probe", "remove_black_bars"]
+           "decode_audio", "decode_frames", "decode_still", "ffmpeg_exe", "probe", "remove_black_bars"]

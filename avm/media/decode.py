@@ -76,11 +76,22 @@ def decode_frames(uri: str, opts: DecodeOptions) -> np.ndarray:
     The picture keeps its display aspect ratio and is padded with black to a square; the padding and
     any black bars in the picture itself are removed afterwards by :func:`remove_black_bars`.
     """
+    return _gray_frames(uri, opts, opts.frame_rate)
+
+
+def decode_still(uri: str, opts: DecodeOptions) -> np.ndarray:
+    """Decode a picture (JPEG, PNG, WebP...) like a video frame: gray uint8 [1, S, S], fitted and padded as
+    :func:`decode_frames` does (a still has no frame rate, so none is imposed)."""
+    return _gray_frames(uri, opts, None)[:1]
+
+
+def _gray_frames(uri: str, opts: DecodeOptions, frame_rate: float | None) -> np.ndarray:
     target, protocols = check_input(uri, opts.allowed_schemes)
     size = opts.frame_size
     video = ffmpeg.input(target, protocol_whitelist=protocols, threads=opts.ffmpeg_threads)["v:0"]
-    video = (video.filter("fps", fps=opts.frame_rate)
-             .filter("scale", "iw*sar", "ih").filter("setsar", 1)
+    if frame_rate is not None:
+        video = video.filter("fps", fps=frame_rate)
+    video = (video.filter("scale", "iw*sar", "ih").filter("setsar", 1)
              .filter("scale", size, size, force_original_aspect_ratio="decrease", flags="area")
              .filter("pad", size, size, "(ow-iw)/2", "(oh-ih)/2", color="black"))
     raw = _run(video.output("pipe:", format="rawvideo", pix_fmt="gray"), uri)

@@ -13,11 +13,13 @@ from torch import nn
 
 from avm.models.audio import AudioEmbedder, AudioModelConfig
 from avm.models.visual import VisualEmbedder, VisualModelConfig
+from avm.models.visual_cnn import VisualCNN, VisualCNNConfig
 from avm.paths import PACKAGE_ROOT, resolve_path
 
 _ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {
     "audio_cnn": (AudioEmbedder, AudioModelConfig),
     "visual_tiny": (VisualEmbedder, VisualModelConfig),
+    "visual_cnn": (VisualCNN, VisualCNNConfig),
 }
 
 

@@ -13,7 +13,8 @@ from avm.match import MatchOptions
 from avm.media import DecodeOptions
 from avm.schema import MODALITIES
 from avm.models import ModelSpec
-from avm.train import AugmentOptions, DataOptions, EvalOptions, LoopOptions, TrainJob
+from avm.train import LoopOptions, TrainJob
+from avm.train.run import MODALITIES as TRAIN_MODALITIES
 
 
 @dataclass(frozen=True)
@@ -93,9 +94,17 @@ def ray_options(cfg: DictConfig) -> RayOptions:
 
 
 def train_job(cfg: DictConfig) -> TrainJob:
-    """``train`` settings (+ the audio pooling and query step of ``model``) → TrainJob."""
+    """``train`` settings (+ the pooling and query step of ``model.<train.modality>``) → TrainJob.
+
+    The data, augmentation and evaluation option classes are the modality's own (``avm.train.run.MODALITIES``).
+    """
     train = _plain(cfg.train)
-    parts = {"data": DataOptions, "augment": AugmentOptions, "loop": LoopOptions, "eval": EvalOptions}
+    modality = train.get("modality", "audio")
+    if modality not in TRAIN_MODALITIES:
+        raise ValueError(f"train.modality {modality!r} is unknown; known: {sorted(TRAIN_MODALITIES)}")
+    spec = TRAIN_MODALITIES[modality]
+    parts = {"data": spec.data, "augment": spec.augment, "loop": LoopOptions, "eval": spec.eval}
     built = {key: _build(cls, train.pop(key, None)) for key, cls in parts.items()}
-    return _build(TrainJob, train, **built, pooling=_build(PoolingOptions, cfg.model.audio.get("pooling")),
-                  query_step=float(cfg.model.audio.query_step))
+    model = cfg.model[modality]
+    return _build(TrainJob, train, **built, pooling=_build(PoolingOptions, model.get("pooling")),
+                  query_step=float(model.query_step))

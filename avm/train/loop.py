@@ -5,6 +5,9 @@ State lives in ``out_dir``: ``last.pt`` (model, optimiser, step, elapsed seconds
 the end, ``model.pt`` (the eval-mode model, written by :func:`avm.models.save_checkpoint`). A run started
 again with ``resume`` continues from ``last.pt``: same step count, same learning-rate schedule, elapsed time
 carried over (the budget covers the whole run), fresh random batches.
+
+The loop knows nothing of audio or pictures: a :class:`PairTask` draws a batch and returns the embeddings of
+its two views (:class:`avm.train.pairs.AudioPairs`, :class:`avm.train.visual.pairs.FramePairs`).
 """
 
 from __future__ import annotations
@@ -16,6 +19,7 @@ import math
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Protocol
 
 import torch
 from torch import nn
@@ -24,7 +28,7 @@ from avm.models import resolve_device, save_checkpoint
 from avm.train.augment import AugmentOptions
 from avm.train.data import Corpus
 from avm.train.loss import nt_xent
-from avm.train.pairs import PairSampler, ViewGeometry
+from avm.train.pairs import audio_task
 
 log = logging.getLogger(__name__)
 
@@ -33,9 +37,9 @@ log = logging.getLogger(__name__)
 class LoopOptions:
     """Batch shape, optimiser, schedule and bookkeeping (mirrors ``train.loop``)."""
 
-    positions: int = 32  # places per batch; each gives two views of ``spans`` windows → 2·positions·spans embeddings
-    spans: int = 4
-    window_seconds: float = 1.0  # pooled window, as model.audio.pooling.window at inference
+    positions: int = 32  # places per batch (audio: two views of ``spans`` windows each; visual: pictures)
+    spans: int = 4  # audio only: windows per view → 2·positions·spans embeddings per batch
+    window_seconds: float = 1.0  # audio only: pooled window, as model.audio.pooling.window at inference
     temperature: float = 0.05
     lr: float = 2e-3
     min_lr_fraction: float = 0.05  # cosine decay to this fraction of lr at the end of the budget
@@ -50,6 +54,17 @@ class LoopOptions:
     threads: int = 0  # torch threads on CPU; 0 = torch's default
     seed: int = 0
     resume: bool = True
+
+
+class PairTask(Protocol):
+    """One modality's batches: ``embed`` draws a batch and returns the L2-normalised embeddings [N, D] of its
+    first and second views (row i of each is a positive pair)."""
+
+    def describe(self) -> str: ...
+
+    def reseed(self, seed: int) -> None: ...
+
+    def embed(self, model: nn.Module, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]: ...
 
 
 @dataclass
@@ -90,7 +105,13 @@ def _load_state(path: Path, model: nn.Module, optimiser: torch.optim.Optimizer) 
 
 def train(model: nn.Module, architecture: str, corpus: Corpus, augment: AugmentOptions, opts: LoopOptions,
           out_dir: str | Path) -> TrainResult:
-    """Train ``model`` in place on ``corpus`` until ``max_steps`` or ``max_minutes``; see the module docstring."""
+    """Train the audio ``model`` in place on ``corpus`` (views of ``opts.spans`` windows); see :func:`run_loop`."""
+    return run_loop(model, architecture, audio_task(model, corpus, augment, opts), opts, out_dir)
+
+
+def run_loop(model: nn.Module, architecture: str, task: PairTask, opts: LoopOptions,
+             out_dir: str | Path) -> TrainResult:
+    """Train ``model`` in place on ``task``'s pairs until ``max_steps`` or ``max_minutes``; see the module docstring."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     device = resolve_device(opts.device)
@@ -104,11 +125,8 @@ def train(model: nn.Module, architecture: str, corpus: Corpus, augment: AugmentO
         step, elapsed = _load_state(state_path, model, optimiser)
         log.info("resumed from %s at step %d (%.1f min done)", state_path, step, elapsed / 60)
     resumed_from = step
-    geometry = ViewGeometry.for_model(model, opts.window_seconds, opts.spans)
-    sampler = PairSampler(corpus, geometry, augment, seed=opts.seed * 1_000_003 + step)
-    log.info("training on %s: %d tracks, views of %.2f s (%d windows of %.2f s), %d embeddings per batch",
-             device, len(sampler.tracks), geometry.length / corpus.sample_rate, opts.spans,
-             geometry.window / corpus.sample_rate, 2 * opts.positions * opts.spans)
+    task.reseed(opts.seed * 1_000_003 + step)
+    log.info("training on %s: %s", device, task.describe())
     history: list[dict] = []
     window: list[tuple[float, float, float]] = []
     started, last_log = time.monotonic() - elapsed, time.monotonic()
@@ -118,11 +136,7 @@ def train(model: nn.Module, architecture: str, corpus: Corpus, augment: AugmentO
             lr = _learning_rate(opts, step, elapsed)
             for group in optimiser.param_groups:
                 group["lr"] = lr
-            a, b = sampler.sample(opts.positions, device)
-            if b.shape == a.shape:
-                za, zb = geometry.pool(model(torch.cat([a, b]))).chunk(2)
-            else:  # the second views come as separate one-window clips
-                za, zb = geometry.pool(model(a)), geometry.pool_clips(model(b))
+            za, zb = task.embed(model, device)
             loss, stats = nt_xent(za, zb, opts.temperature)
             optimiser.zero_grad(set_to_none=True)
             loss.backward()

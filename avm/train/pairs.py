@@ -12,13 +12,18 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
+from torch import nn
 from torch.nn import functional as F
 
 from avm.train.augment import AugmentOptions, augment_views, coloured_noise, is_smooth, nearest_smooth, resample
 from avm.train.data import Corpus, Track, track_weights
+
+if TYPE_CHECKING:
+    from avm.train.loop import LoopOptions
 
 
 @dataclass(frozen=True)
@@ -141,3 +146,32 @@ class PairSampler:
                               self.interference, self.generator if torch.device(device).type == "cpu" else None)
                 for name in ("a", "b"))
         return (a, self.geometry.clips(b)) if self.rng.random() < opts.isolated_clips else (a, b)
+
+
+class AudioPairs:
+    """The audio training task for :func:`avm.train.loop.run_loop`: pooled window embeddings of both views."""
+
+    def __init__(self, sampler: PairSampler, geometry: ViewGeometry, positions: int) -> None:
+        self.sampler, self.geometry, self.positions = sampler, geometry, positions
+
+    def describe(self) -> str:
+        g, rate = self.geometry, self.sampler.rate
+        return (f"{len(self.sampler.tracks)} tracks, views of {g.length / rate:.2f} s ({g.spans} windows of "
+                f"{g.window / rate:.2f} s), {2 * self.positions * g.spans} embeddings per batch")
+
+    def reseed(self, seed: int) -> None:
+        self.sampler.reseed(seed)
+
+    def embed(self, model: nn.Module, device: torch.device) -> tuple[torch.Tensor, torch.Tensor]:
+        a, b = self.sampler.sample(self.positions, device)
+        if b.shape == a.shape:
+            return self.geometry.pool(model(torch.cat([a, b]))).chunk(2)
+        # the second views come as separate one-window clips
+        return self.geometry.pool(model(a)), self.geometry.pool_clips(model(b))
+
+
+def audio_task(model: nn.Module, corpus: Corpus, augment: AugmentOptions, opts: LoopOptions) -> AudioPairs:
+    """The audio task of ``model``: views of ``opts.spans`` windows of ``opts.window_seconds``, ``opts.positions``
+    places per batch."""
+    geometry = ViewGeometry.for_model(model, opts.window_seconds, opts.spans)
+    return AudioPairs(PairSampler(corpus, geometry, augment, seed=opts.seed), geometry, opts.positions)

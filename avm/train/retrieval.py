@@ -207,9 +207,12 @@ def evaluate_retrieval(fp: Fingerprinter, heldout: list[Track], opts: EvalOption
 
 
 def format_results(results: dict) -> str:
-    """A plain-text table of :func:`evaluate_retrieval`'s output."""
+    """A plain-text table of :func:`evaluate_retrieval`'s (or the visual evaluation's) output: a row per edit, a
+    column per key of ``results["mean"]``."""
     keys = list(results["mean"])
-    lines = [f"{'edit':<16}" + "".join(f"{k:>10}" for k in keys)]
-    for name, row in {**results["edits"], "mean": results["mean"]}.items():
-        lines.append(f"{name:<16}" + "".join(f"{row[k]:>10.3f}" for k in keys))
+    rows = {**results["edits"], "mean": results["mean"]}
+    first, width = max(16, *(len(n) + 2 for n in rows)), max(10, *(len(k) + 2 for k in keys))
+    lines = [f"{'edit':<{first}}" + "".join(f"{k:>{width}}" for k in keys)]
+    for name, row in rows.items():
+        lines.append(f"{name:<{first}}" + "".join(f"{row[k]:>{width}.3f}" for k in keys))
     return "\n".join(lines)
