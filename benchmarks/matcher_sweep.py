@@ -10,7 +10,7 @@
 The sweep prints one line per setting: hackathon final / F1 / IoU / precision / recall, segment AP and the
 pairs reported on negative queries. ``--evidence`` keeps the ground-truth rows with that evidence and drops
 predictions on pairs that only have other evidence (e.g. audio-only matching scored on copies whose audio
-was kept). Hydra overrides of the ``scan`` config (``--override``) choose the model and search settings
+was kept). ``--groups noise hard`` also prints those rows of the per-edit/difficulty breakdown. Hydra overrides of the ``scan`` config (``--override``) choose the model and search settings
 for ``hits``.
 """
 
@@ -30,7 +30,7 @@ import pyarrow.parquet as pq
 from hydra import compose, initialize_config_dir
 
 from avm.evaluate import read_ground_truth_csv
-from avm.evaluate.breakdown import restrict_to_evidence
+from avm.evaluate.breakdown import breakdown, restrict_to_evidence
 from avm.evaluate.report import evaluate
 from avm.index import FingerprintStore, IndexOptions, impostor_similarities, knn
 from avm.manifest import read_inputs
@@ -151,7 +151,7 @@ def match_cached(hits_dir: Path, opts: dict[str, MatchOptions],
 
 
 def sweep(bench: Path, hits_dir: Path, settings: list[str], modalities: list[str], evidence: list[str],
-          null_hours: float) -> None:
+          null_hours: float, groups: list[str] | None = None) -> None:
     """Print the metrics of every setting of the grid on the cached hits (refined against the cached catalog)."""
     catalog = _catalog_prints(json.loads((hits_dir / "meta.json").read_text())["db"], modalities)
     gt = read_ground_truth_csv(str(bench / "ground_truth.csv"))
@@ -170,6 +170,10 @@ def sweep(bench: Path, hits_dir: Path, settings: list[str], modalities: list[str
         print(f"{json.dumps(setting)} [decision {decision}]: final {m['final']:.3f} f1 {m['f1']:.3f} iou {m['iou']:.3f} "
               f"precision {m['precision']:.3f} recall {m['recall']:.3f} AP {m['segment_ap']:.3f} "
               f"pred {len(scored_pred)} gt {len(scored_gt)} fp_negative {fp_negative}", flush=True)
+        if groups:
+            table = breakdown(scored_pred, scored_gt, edits).set_index("group")
+            print("    " + " ".join(f"{g} {table.at[g, 'final']:.3f} (recall {table.at[g, 'recall']:.2f})"
+                                    for g in groups if g in table.index), flush=True)
 
 
 def main() -> None:
@@ -188,12 +192,14 @@ def main() -> None:
     run.add_argument("--evidence", nargs="*", default=[], help="score only copies with this evidence")
     run.add_argument("--null-hours", type=float, default=0.0,
                      help="calibrate the decision threshold on this much reversed catalog, as a scan does (slow)")
+    run.add_argument("--groups", nargs="*", default=[],
+                     help="also print these breakdown groups per setting (edits such as noise, or hard/standard)")
     args = parser.parse_args()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     if args.command == "hits":
         cache_hits(args.bench, args.db, args.out, args.override)
     else:
-        sweep(args.bench, args.hits, args.set, args.modalities, args.evidence, args.null_hours)
+        sweep(args.bench, args.hits, args.set, args.modalities, args.evidence, args.null_hours, args.groups)
 
 
 if __name__ == "__main__":

@@ -213,3 +213,31 @@ def test_fusion_keeps_the_stronger_of_contradicting_modalities():
     # a different reference at the same time is another copy, kept
     other = [Segment("q", 12, 30, "r2", 82, 100, 0.8, "visual", 15)]
     assert len(fuse_modalities({"audio": audio, "visual": other}, offset_tolerance=1.0)) == 2
+
+
+def test_fusion_lets_the_line_both_modalities_follow_win_a_contradiction():
+    # a picture that repeats in the reference: the visual hits chose its earlier showing (offset 70, and the
+    # stronger segment), the audio the right one (offset 100), and only the audio line is followed by both
+    audio = [Segment("q", 12, 30, "r", 112, 130, 0.8, "audio", 30)]
+    visual = [Segment("q", 0, 60, "r", 70, 130, 0.99, "visual", 60)]
+
+    def support(seg: Segment, start: float, end: float) -> float:
+        return {100.0: 2.0, 70.0: 1.0}[round(seg.offset, 6)]  # both modalities vs the picture only
+
+    fused = fuse_modalities({"audio": audio, "visual": visual}, offset_tolerance=1.0, support=support,
+                            min_duration=4.0)
+    assert [(s.modality, s.query_start, s.query_end, s.offset) for s in fused] == [
+        ("visual", 0, 12, 70.0), ("audio", 12, 30, 100.0), ("visual", 30, 60, 70.0)]
+    # without the support the stronger visual segment takes the contested time and the audio copy is lost
+    assert fuse_modalities({"audio": audio, "visual": visual}, offset_tolerance=1.0) == visual
+
+
+def test_line_support_is_the_share_of_the_span_that_follows_the_line():
+    from avm.match.refine import line_support
+
+    query, ref = _copy_with_speed(1.0, 30.0, 10.0, 40.0, seed=2)
+    right = Segment("q", 10, 40, "r", 40, 70, 0.9, "audio", 50)
+    wrong = Segment("q", 10, 40, "r", 80, 110, 0.9, "audio", 50)
+    assert line_support(right, 10, 40, query, ref, threshold=0.5) > 0.9
+    assert line_support(wrong, 10, 40, query, ref, threshold=0.5) < 0.1
+    assert line_support(right, 100, 110, query, ref, threshold=0.5) == 0.0  # no interval in the span

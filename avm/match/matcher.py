@@ -7,8 +7,8 @@ from collections.abc import Callable
 import pyarrow as pa
 
 from avm.match.align import MatchOptions, Segment, align_hits, boundary_margin, suppress_overlaps
-from avm.match.fuse import fuse_modalities
-from avm.match.refine import Fingerprints, refine_segment
+from avm.match.fuse import LineSupport, fuse_modalities
+from avm.match.refine import Fingerprints, line_support, refine_segment
 
 # (modality, reference video id) → that reference's stored interval fingerprints, or None if it has none
 ReferenceLookup = Callable[[str, str], Fingerprints | None]
@@ -20,7 +20,8 @@ def match_segments(query_id: str, prints: dict[str, Fingerprints], hits: dict[st
 
     ``prints`` are the query's fingerprints per modality and ``hits`` their k-NN hits (HITS_SCHEMA). With
     ``references``, every segment is refined against its reference's fingerprints (``avm.match.refine``)
-    where the modality's ``track_quantile`` is not negative.
+    where the modality's ``track_quantile`` is not negative, and contradicting segments of two modalities are
+    settled by how well each modality follows their lines (``avm.match.fuse``).
     """
     per_modality = {}
     for m, table in hits.items():
@@ -36,4 +37,20 @@ def match_segments(query_id: str, prints: dict[str, Fingerprints], hits: dict[st
             segments = suppress_overlaps(refined, o)
         per_modality[m] = [s for s in segments if s.score >= o.min_score]
     tolerance = max(o.offset_tolerance for o in opts.values()) if opts else 0.0
-    return fuse_modalities(per_modality, tolerance)
+    support = None if references is None else _support_along_lines(prints, opts, references)
+    min_duration = min(o.min_duration for o in opts.values()) if opts else 0.0
+    return fuse_modalities(per_modality, tolerance, support=support, min_duration=min_duration)
+
+
+def _support_along_lines(prints: dict[str, Fingerprints], opts: dict[str, MatchOptions],
+                         references: ReferenceLookup) -> LineSupport:
+    """Sum over the query's modalities of the share of a span's intervals whose similarity along a segment's
+    line reaches that modality's track threshold (modalities without a refinement threshold are left out)."""
+    def support(seg: Segment, start: float, end: float) -> float:
+        total = 0.0
+        for m, query in prints.items():
+            reference = references(m, seg.ref_id) if opts[m].track_quantile >= 0 else None
+            if reference is not None:
+                total += line_support(seg, start, end, query, reference, opts[m].track_similarity)
+        return total
+    return support

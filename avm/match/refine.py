@@ -67,6 +67,18 @@ def line_track(query: Fingerprints, reference: Fingerprints, speed: float, offse
     return track
 
 
+def line_support(seg: Segment, start: float, end: float, query: Fingerprints, reference: Fingerprints,
+                 threshold: float) -> float:
+    """Share of the query intervals within ``[start, end]`` whose similarity along ``seg``'s line reaches
+    ``threshold`` (0 where the line leaves the reference, and when no interval lies within the span)."""
+    t = query.t_start.astype(np.float64)
+    rows = np.flatnonzero((t >= start) & (query.t_end.astype(np.float64) <= end))
+    if len(rows) == 0:
+        return 0.0
+    track = line_track(query, reference, seg.speed, seg.offset)[rows]
+    return float(np.mean(track >= threshold))
+
+
 def fit_line(seg: Segment, query: Fingerprints, reference: Fingerprints, opts: MatchOptions) -> tuple[float, float]:
     """The (speed, offset) that maximises the mean track over ``seg``'s span (see module docstring)."""
     q_t = query.t_start.astype(np.float64)
