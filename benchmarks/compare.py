@@ -2,6 +2,7 @@
 
     python benchmarks/compare.py --bench outputs/bench/standard [--out outputs/bench/standard/compare]
         [--peers chromaprint pdq] [--variants fused audio visual] [--avm-override KEY=VALUE ...]
+        [--baseline NAME="KEY=VALUE ..."]
 
 Runs AVM (fresh LanceDB under OUT/avm: ingest the catalog once, then scan the queries with both modalities
 fused (``avm``), audio alone (``avm_audio``) and video alone (``avm_visual``)), then each installed peer
@@ -12,6 +13,10 @@ difficulty, with each system's throughput.
 A single-modality system is scored on the copies its modality can see (``SCOPES``): audio-only systems
 on copies whose audio was kept (evidence ``audio`` or ``both``), video-only ones on copies whose picture
 was kept (``visual`` or ``both``); the fused system on every copy.
+
+``--baseline`` adds an AVM system with its own overrides on its own LanceDB (OUT/NAME), for a previous model
+side by side in the same run, e.g. ``--baseline avm_audio_v1="model.modalities=[audio]
+model.audio.checkpoint=avm/models/checkpoints/audio_v1.pt"``; its scope follows ``model.modalities``.
 """
 
 from __future__ import annotations
@@ -64,6 +69,21 @@ def run_avm(bench: Path, out: Path, overrides: list[str], variants: list[str]) -
     return results
 
 
+def _modalities_scope(overrides: list[str]) -> tuple[str, ...]:
+    """The copies a system configured by ``overrides`` can see: audio or visual alone, else every copy."""
+    return {"model.modalities=[audio]": AUDIO_SCOPE, "model.modalities=[visual]": VISUAL_SCOPE}.get(
+        next((o.replace(" ", "") for o in overrides if o.startswith("model.modalities=")), ""), ())
+
+
+def run_baseline(bench: Path, out: Path, overrides: list[str]) -> tuple[pd.DataFrame, float]:
+    """Ingest the catalog into ``out``'s own LanceDB and scan the queries with ``overrides``."""
+    started = time.perf_counter()
+    cfg = _avm_config(out, overrides)
+    ingest_from_config(cfg, read_inputs(str(bench / "refs.csv")))
+    scan_from_config(cfg, read_inputs(str(bench / "queries.csv")), out / "scan")
+    return read_predictions(str(out / "scan" / "matches")), time.perf_counter() - started
+
+
 def side_by_side(reports: dict[str, pd.DataFrame]) -> str:
     """Markdown: one row per group, final metric and recall of every system."""
     merged = None
@@ -85,6 +105,8 @@ def main() -> None:
     parser.add_argument("--peers", nargs="*", default=["chromaprint", "pdq"])
     parser.add_argument("--variants", nargs="*", default=list(VARIANTS), choices=list(VARIANTS))
     parser.add_argument("--avm-override", nargs="*", default=[], help="Hydra overrides for AVM's scan config")
+    parser.add_argument("--baseline", action="append", default=[], metavar='NAME="KEY=VALUE ..."',
+                        help="another AVM system (e.g. a previous model) with these overrides, on its own LanceDB")
     args = parser.parse_args()
     out = args.out or args.bench / "compare"
     gt = read_ground_truth_csv(str(args.bench / "ground_truth.csv"))
@@ -93,8 +115,14 @@ def main() -> None:
     meta = pd.read_csv(meta_path, dtype=str, keep_default_na=False) if meta_path.exists() else None
     media_hours = json.loads((args.bench / "build.json").read_text()).get("counts", {}).get("query_hours")
     predictions, seconds = {}, {}
+    scopes = dict(SCOPES)
     for system, (pred, wall) in run_avm(args.bench, out, args.avm_override, args.variants).items():
         predictions[system], seconds[system] = pred, wall
+    for baseline in args.baseline:
+        name, _, text = baseline.partition("=")
+        overrides = [*args.avm_override, *text.split()]
+        scopes[name] = _modalities_scope(overrides)
+        predictions[name], seconds[name] = run_baseline(args.bench, out / name, overrides)
     if args.peers:
         import run_peers  # benchmarks/peers/run_peers.py
 
@@ -105,9 +133,9 @@ def main() -> None:
     reports = {}
     for system, pred in predictions.items():
         summary = write_report(pred, gt, out / system, edits_df=edits, queries_meta=meta, label=system,
-                               evidence=SCOPES.get(system, ()))
+                               evidence=scopes.get(system, ()))
         reports[system] = pd.read_csv(out / system / "per_edit.csv")
-        scope = "+".join(SCOPES.get(system, ("all",)))
+        scope = "+".join(scopes.get(system) or ("all",))
         print(f"{system} (copies: {scope}): final {summary['final']:.3f}, segment AP {summary['segment_ap']:.3f}, "
               f"FP on negative queries {summary.get('fp_negative_queries', 'n/a')}, "
               f"{seconds[system]:.0f} s" + (f" ({media_hours * 3600 / seconds[system]:.0f}× realtime on the queries)"

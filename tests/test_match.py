@@ -241,3 +241,16 @@ def test_line_support_is_the_share_of_the_span_that_follows_the_line():
     assert line_support(right, 10, 40, query, ref, threshold=0.5) > 0.9
     assert line_support(wrong, 10, 40, query, ref, threshold=0.5) < 0.1
     assert line_support(right, 100, 110, query, ref, threshold=0.5) == 0.0  # no interval in the span
+
+
+def test_edge_level_relative_to_the_copy_keeps_half_copied_windows_out():
+    # a clean copy of 10–40 s: windows that straddle its ends are partly copied and still score well above
+    # unrelated ones, so an absolute edge threshold lets the segment spill past the copy
+    query, ref = _copy_with_speed(1.0, 30.0, 10.0, 40.0, seed=3)
+    seed = Segment("q", 15.0, 35.0, "r", 45.0, 65.0, 0.9, "audio", 30, 1.0)
+    loose = MatchOptions(track_similarity=0.2, edge_similarity=0.2)
+    relative = MatchOptions(track_similarity=0.2, edge_similarity=0.2, edge_fraction=0.5)
+    spilled = refine_segment(seed, query, ref, loose, margin=0.0)
+    fitted = refine_segment(seed, query, ref, relative, margin=0.0)
+    assert spilled.query_end - spilled.query_start > fitted.query_end - fitted.query_start
+    assert abs(fitted.query_start - 10.0) <= 0.5 and abs(fitted.query_end - 41.0) <= 0.5

@@ -53,6 +53,11 @@ class MatchOptions:
     track_similarity: float = 0.0
     edge_quantile: float = 0.9
     edge_similarity: float = 0.0
+    # a copy's first and last intervals must also reach this fraction of the way from track_similarity up to
+    # the median track along the copy (0: off): a window half inside a clean copy still scores high, so an
+    # absolute edge threshold lets boundaries spill over by a window; a level relative to the copy's own
+    # similarity places them where windows are about half copied
+    edge_fraction: float = 0.0
 
 
 @dataclass(frozen=True)

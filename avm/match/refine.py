@@ -156,11 +156,16 @@ def refine_segment(seg: Segment, query: Fingerprints, reference: Fingerprints, o
 def _covering_stretch(track: np.ndarray, t_start: np.ndarray, t_end: np.ndarray, seg: Segment,
                       opts: MatchOptions) -> tuple[int, int] | None:
     """First and last interval of the track's stretches above ``track_similarity`` that overlap ``seg``,
-    trimmed to intervals at or above ``edge_similarity``; None when there is none."""
+    trimmed to intervals at or above ``edge_similarity`` (and the ``edge_fraction`` level); None when there
+    is none."""
     covering = [(a, b) for a, b in _stretches(track >= opts.track_similarity, t_start, opts.max_gap)
                 if t_start[a] <= seg.query_end and t_end[b] >= seg.query_start]
     if not covering:
         return None
     first, last = covering[0][0], covering[-1][1]
-    strong = np.flatnonzero(track[first:last + 1] >= opts.edge_similarity) + first
+    edge = opts.edge_similarity
+    if opts.edge_fraction > 0:
+        plateau = float(np.median(track[first:last + 1]))
+        edge = max(edge, opts.track_similarity + opts.edge_fraction * (plateau - opts.track_similarity))
+    strong = np.flatnonzero(track[first:last + 1] >= edge) + first
     return (int(strong[0]), int(strong[-1])) if len(strong) else None
