@@ -1,8 +1,9 @@
 """Recall of the ANN index against exact search, on our own fingerprints of real media.
 
-Fingerprints a set of audio files (index step) into a temporary LanceDB table, builds the configured index,
-then searches the query-step fingerprints of some of them (their intervals fall between stored ones, as real
-queries do) with exact search and with the index over a grid of nprobes/refine_factor.
+Fingerprints a set of audio files with the shipped audio model and pooling (``conf/model``) into a temporary
+LanceDB table, builds the configured index, then searches fingerprints of some of them taken half an index
+step later (every query interval falls halfway between two stored ones, the worst case for a real query)
+with exact search and with the index over a grid of nprobes/refine_factor.
 
 Usage: python benchmarks/index_recall.py [--files GLOB] [--limit N] [--index-type IVF_PQ|IVF_RQ]
 """
@@ -10,6 +11,7 @@ Usage: python benchmarks/index_recall.py [--files GLOB] [--limit N] [--index-typ
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import glob
 import tempfile
 import time
@@ -18,10 +20,13 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from avm.fingerprint import FingerprintOptions, Fingerprinter, PoolingOptions
+from hydra import compose, initialize_config_dir
+
+from avm.fingerprint import Fingerprinter
 from avm.index import FingerprintStore, IndexOptions, fingerprint_rows, knn
 from avm.media import DecodeOptions, decode
-from avm.models import ModelSpec
+from avm.pipeline import options
+from jobs import CONFIG_DIR
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "media"
@@ -37,8 +42,10 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     args = parser.parse_args()
     torch.set_num_threads(2)
-    fp = Fingerprinter(FingerprintOptions(models={"audio": ModelSpec("audio_cnn")},
-                                          pooling={"audio": PoolingOptions(2.0, 1.0)}, modalities=("audio",)))
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        cfg = compose(config_name="scan", overrides=["model.modalities=[audio]"])
+    fp = Fingerprinter(options.fingerprint_options(cfg))
+    step = float(cfg.model.audio.pooling.step)
     files = sorted(glob.glob(args.files))[: args.limit]
     with tempfile.TemporaryDirectory() as tmp:
         store = FingerprintStore(IndexOptions(uri=tmp, build_min_rows=0, index_type=args.index_type))
@@ -49,7 +56,9 @@ def main() -> None:
             store.add_fingerprints("audio", fingerprint_rows(Path(path).stem, "audio", prints.t_start, prints.t_end,
                                                              prints.vectors, prints.model_version))
             if i < args.queries:
-                queries.append(fp.fingerprint(media, steps={"audio": 0.5})["audio"].vectors[1::2])
+                shift = int(round(step / 2 * media.sample_rate))
+                later = dataclasses.replace(media, audio=media.audio[shift:])
+                queries.append(fp.fingerprint(later)["audio"].vectors)
         rows = store.count("audio")
         started = time.perf_counter()
         store.build_vector_index("audio")
