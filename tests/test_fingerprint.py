@@ -84,3 +84,10 @@ def test_checkpoint_round_trip_keeps_weights_and_version(tmp_path):
     assert loaded_version == version
     with pytest.raises(ValueError, match="checkpoint is for"):
         build_model(ModelSpec("visual_tiny", checkpoint=str(path)))
+
+
+def test_version_changes_with_a_hyper_parameter_but_not_with_defaults_spelled_out():
+    base = build_model(ModelSpec("audio_cnn", seed=3))[1]
+    # the same weights with another front-end setting give other fingerprints: another version
+    assert build_model(ModelSpec("audio_cnn", {"norm_context_seconds": 1.0}, seed=3))[1] != base
+    assert build_model(ModelSpec("audio_cnn", {"norm_context_seconds": 2.0}, seed=3))[1] == base  # the default

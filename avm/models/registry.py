@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,16 +43,25 @@ def resolve_device(device: str) -> torch.device:
     return torch.device(device)
 
 
-def _weights_digest(model: nn.Module) -> str:
+def _model_digest(model: nn.Module) -> str:
+    """Digest of the weights and of every hyper-parameter that differs from its default (a front-end setting
+    changes the fingerprints as much as a weight does; defaults are left out so that versions stay stable)."""
     digest = hashlib.sha256()
     for name, tensor in sorted(model.state_dict().items()):
         digest.update(name.encode())
         digest.update(tensor.detach().cpu().contiguous().numpy().tobytes())
+    config = getattr(model, "config", None)
+    if dataclasses.is_dataclass(config):
+        defaults = dataclasses.asdict(type(config)())
+        changed = {k: v for k, v in dataclasses.asdict(config).items() if defaults.get(k) != v}
+        if changed:
+            digest.update(json.dumps(changed, sort_keys=True).encode())
     return digest.hexdigest()[:10]
 
 
 def build_model(spec: ModelSpec) -> tuple[nn.Module, str]:
-    """Instantiate ``spec`` in eval mode and return it with its version (architecture + weights digest)."""
+    """Instantiate ``spec`` in eval mode and return it with its version (architecture + digest of the weights
+    and of any non-default hyper-parameter)."""
     if spec.architecture not in _ARCHITECTURES:
         raise ValueError(f"unknown architecture {spec.architecture!r}; known: {sorted(_ARCHITECTURES)}")
     module_cls, config_cls = _ARCHITECTURES[spec.architecture]
@@ -73,7 +83,7 @@ def build_model(spec: ModelSpec) -> tuple[nn.Module, str]:
     if state is not None:
         model.load_state_dict(state)
     model.eval()
-    return model, f"{spec.architecture}-{_weights_digest(model)}"
+    return model, f"{spec.architecture}-{_model_digest(model)}"
 
 
 def save_checkpoint(model: nn.Module, architecture: str, path: str | Path) -> None:
