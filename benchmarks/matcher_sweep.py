@@ -34,10 +34,10 @@ from avm.evaluate.breakdown import breakdown, restrict_to_evidence
 from avm.evaluate.report import evaluate
 from avm.index import FingerprintStore, IndexOptions, impostor_similarities, knn
 from avm.manifest import read_inputs
-from avm.match import Fingerprints, MatchOptions, Segment, calibrate, decision_threshold, match_segments
+from avm.match import Fingerprints, MatchOptions, Segment, calibrate, match_segments
 from avm.pipeline import options
-from avm.pipeline.calibration import null_segment_scores
-from avm.pipeline.stages import DecodeStage, FingerprintStage, object_array
+from avm.pipeline.calibration import null_segment_scores, with_decision_thresholds
+from avm.pipeline.stages import DecodeStage, FingerprintStage, fingerprints_from_rows, object_array
 from jobs import CONFIG_DIR
 
 log = logging.getLogger("matcher_sweep")
@@ -104,11 +104,9 @@ def _catalog_prints(db: str, modalities: list[str]) -> dict[tuple[str, str], Fin
     out = {}
     for m in modalities:
         rows = store.fingerprints(m).to_arrow().sort_by([("video_id", "ascending"), ("t_start", "ascending")])
-        vectors = rows["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(rows.num_rows, -1)
-        for video_id, idx in pd.Series(rows["video_id"].to_numpy(zero_copy_only=False)).groupby(
-                rows["video_id"].to_numpy(zero_copy_only=False)).indices.items():
-            out[m, video_id] = Fingerprints(rows["t_start"].to_numpy()[idx], rows["t_end"].to_numpy()[idx],
-                                            vectors[idx].astype(np.float32))
+        ids = rows["video_id"].to_numpy(zero_copy_only=False)
+        for video_id, idx in pd.Series(ids).groupby(ids).indices.items():
+            out[m, video_id] = fingerprints_from_rows(rows.take(idx))
     return out
 
 
@@ -123,9 +121,7 @@ def calibrated(hits_dir: Path, match: dict[str, MatchOptions], modalities: list[
     meta = json.loads((hits_dir / "meta.json").read_text())
     store = FingerprintStore(IndexOptions(uri=meta["db"]))
     k = int(_scan_config(meta["overrides"]).search.k)
-    scores, hours = null_segment_scores(store, opts, k, null_hours)
-    return {m: dataclasses.replace(o, min_score=decision_threshold(scores[m], hours, o.false_positives_per_hour,
-                                                                    o.min_score)) for m, o in opts.items()}
+    return with_decision_thresholds(opts, *null_segment_scores(store, opts, k, null_hours))
 
 
 def match_cached(hits_dir: Path, opts: dict[str, MatchOptions],

@@ -15,7 +15,6 @@ property of the model and the catalog rather than a choice:
 from __future__ import annotations
 
 import dataclasses
-import functools
 import hashlib
 import json
 import logging
@@ -25,7 +24,7 @@ import numpy as np
 
 from avm.index import FingerprintStore, impostor_similarities, knn
 from avm.match import Fingerprints, MatchOptions, calibrate, decision_threshold, match_segments
-from avm.pipeline.stages import stored_fingerprints
+from avm.pipeline.stages import reference_lookup
 
 log = logging.getLogger(__name__)
 
@@ -92,7 +91,7 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
                         hours: float) -> tuple[dict[str, np.ndarray], float]:
     """Scores of the segments found per modality when sampled catalog videos, played backwards, are matched
     as queries against the rest of the catalog; and the hours of media used."""
-    references = functools.cache(functools.partial(stored_fingerprints, store))
+    references = reference_lookup(store)
     scores: dict[str, list[float]] = {m: [] for m in opts}
     videos = _null_videos(store, hours)
     for video_id, _ in videos:
@@ -107,6 +106,14 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
     return {m: np.asarray(v) for m, v in scores.items()}, sum(d for _, d in videos) / 3600
 
 
+def with_decision_thresholds(opts: dict[str, MatchOptions], null_scores: dict[str, np.ndarray],
+                             null_hours: float) -> dict[str, MatchOptions]:
+    """``opts`` with each modality's ``min_score`` raised to its decision threshold on the null segments."""
+    return {m: dataclasses.replace(o, min_score=decision_threshold(null_scores.get(m, np.zeros(0)), null_hours,
+                                                                   o.false_positives_per_hour, o.min_score))
+            for m, o in opts.items()}
+
+
 def calibrate_catalog(store: FingerprintStore, opts: dict[str, MatchOptions], k: int) -> Calibration:
     """Calibrated options for matching against this catalog (computed once per catalog state and settings)."""
     key = _cache_key(store, opts, k)
@@ -119,12 +126,8 @@ def calibrate_catalog(store: FingerprintStore, opts: dict[str, MatchOptions], k:
     calibrated = calibrate(opts, impostors)
     hours = max((o.null_hours for o in opts.values()), default=0.0)
     null_scores, null_hours = null_segment_scores(store, calibrated, k, hours) if hours > 0 else ({}, 0.0)
-    passing = {}
-    for m, o in calibrated.items():
-        scores = null_scores.get(m, np.zeros(0))
-        threshold = decision_threshold(scores, null_hours, o.false_positives_per_hour, o.min_score)
-        calibrated[m] = dataclasses.replace(o, min_score=threshold)
-        passing[m] = int((scores >= threshold).sum())
+    calibrated = with_decision_thresholds(calibrated, null_scores, null_hours)
+    passing = {m: int((null_scores.get(m, np.zeros(0)) >= o.min_score).sum()) for m, o in calibrated.items()}
     result = Calibration(calibrated, null_hours, {m: len(s) for m, s in null_scores.items()}, passing,
                          {m: len(v) for m, v in impostors.items()})
     store.save_calibration(key, result.to_json())

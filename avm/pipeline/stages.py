@@ -14,10 +14,11 @@ import time
 from typing import Any
 
 import numpy as np
+import pyarrow as pa
 
 from avm.fingerprint import FingerprintOptions, Fingerprinter
 from avm.index import FingerprintStore, IndexOptions, knn
-from avm.match import Fingerprints, MatchOptions, Segment, match_segments
+from avm.match import Fingerprints, MatchOptions, ReferenceLookup, Segment, match_segments
 from avm.media import DecodedMedia, DecodeOptions, MediaError, content_hash, decode
 from avm.media.probe import MediaInfo
 
@@ -117,23 +118,35 @@ class FingerprintStage:
         return out
 
 
-def stored_fingerprints(store: FingerprintStore, modality: str, video_id: str) -> Fingerprints | None:
-    """One catalog video's stored interval fingerprints of one modality (None when it has none)."""
-    rows = store.intervals_of(modality, video_id)
-    if rows.num_rows == 0:
-        return None
+def fingerprints_from_rows(rows: pa.Table) -> Fingerprints:
+    """Fingerprint-table rows (``t_start, t_end, vector``, in time order) as :class:`Fingerprints`."""
     vectors = rows["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(rows.num_rows, -1)
     return Fingerprints(rows["t_start"].to_numpy(), rows["t_end"].to_numpy(), vectors.astype(np.float32))
 
 
+def stored_fingerprints(store: FingerprintStore, modality: str, video_id: str) -> Fingerprints | None:
+    """One catalog video's stored interval fingerprints of one modality (None when it has none)."""
+    rows = store.intervals_of(modality, video_id)
+    return fingerprints_from_rows(rows) if rows.num_rows else None
+
+
+REFERENCE_CACHE_SIZE = 256  # (modality, reference) fingerprint sets a query stage keeps between queries
+
+
+def reference_lookup(store: FingerprintStore, size: int = REFERENCE_CACHE_SIZE) -> ReferenceLookup:
+    """Stored fingerprints by (modality, video id), the ``size`` most recently used kept in memory."""
+    return functools.lru_cache(maxsize=size)(functools.partial(stored_fingerprints, store))
+
+
 def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Fingerprints], k: int,
-                opts: dict[str, MatchOptions]) -> list[Segment]:
+                opts: dict[str, MatchOptions], references: ReferenceLookup | None = None) -> list[Segment]:
     """Search every interval of one query in each modality's table, align and refine the hits, fuse the modalities.
 
-    A catalog video with the query's own id is excluded (a video never matches itself).
+    A catalog video with the query's own id is excluded (a video never matches itself). ``references`` (by
+    default a lookup for this query alone) gives the references' stored fingerprints for refinement.
     """
     hits = {m: knn(store, m, fp.vectors, k, exclude_video_id=query_id) for m, fp in prints.items() if len(fp.vectors)}
-    return match_segments(query_id, prints, hits, opts, references=functools.cache(functools.partial(stored_fingerprints, store)))
+    return match_segments(query_id, prints, hits, opts, references=references or reference_lookup(store))
 
 
 class QueryStage:
@@ -146,6 +159,7 @@ class QueryStage:
     def __init__(self, index: IndexOptions, match: dict[str, MatchOptions], k: int, modalities: tuple[str, ...],
                  catalog: bool) -> None:
         self.store = FingerprintStore(index)
+        self.references = reference_lookup(self.store)  # popular references are read once per actor
         self.match, self.k, self.modalities, self.catalog = match, k, modalities, catalog
 
     def _stored_prints(self, video_id: str) -> dict[str, Fingerprints]:
@@ -165,7 +179,7 @@ class QueryStage:
                     prints = self._stored_prints(query_id) if self.catalog else {
                         m: Fingerprints(batch[f"{m}_t_start"][i], batch[f"{m}_t_end"][i], batch[f"{m}_vectors"][i])
                         for m in self.modalities}
-                    segments = match_query(self.store, query_id, prints, self.k, self.match)
+                    segments = match_query(self.store, query_id, prints, self.k, self.match, self.references)
                 except Exception as exc:  # noqa: BLE001
                     errors[i] = f"{query_id}: search failed: {type(exc).__name__}: {exc}"
                     log.warning("%s", errors[i])

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -96,6 +97,23 @@ def split_heldout(entries: list[ManifestEntry], fraction: float,
     n_held = 0 if fraction <= 0 or len(entries) < 2 else min(len(entries) - 1, max(1, round(fraction * len(entries))))
     held = {e.uri for e in ranked[:n_held]}
     return [e for e in entries if e.uri not in held], [e for e in entries if e.uri in held]
+
+
+def training_entries(train: Sequence[str], exclude: Sequence[str],
+                     list_files: Callable[[Sequence[str]], list[ManifestEntry]],
+                     name: Callable[[ManifestEntry], str], what: str, fetch_script: str) -> list[ManifestEntry]:
+    """The files of ``train`` without those of ``exclude``, matched by path and by ``name`` (so a copy of an
+    excluded file elsewhere stays out); an error naming both and ``fetch_script`` when nothing is left."""
+    found, excluded = list_files(train), list_files(exclude)
+    names, uris = {name(e) for e in excluded}, {e.uri for e in excluded}
+    entries = [e for e in found if e.uri not in uris and name(e) not in names]
+    if not entries:
+        raise FileNotFoundError(f"no training {what} in {list(train)} ({len(found)} files found, "
+                                f"{len(found) - len(entries)} of them excluded by {list(exclude)}); "
+                                f"{fetch_script} fetches the default set")
+    if len(entries) < len(found):
+        log.info("excluded %d files named in %s", len(found) - len(entries), list(exclude))
+    return entries
 
 
 def variant_plan(name: str, opts: DataOptions) -> dict[str, dict[str, str]]:
@@ -191,16 +209,8 @@ class Corpus:
 
 def load_corpus(opts: DataOptions) -> Corpus:
     """Split, decode and cache everything :class:`DataOptions` names (held-out tracks get no variants)."""
-    excluded = list_inputs(opts.exclude)
-    names, uris = {e.video_id for e in excluded}, {e.uri for e in excluded}
-    found = list_inputs(opts.train)
-    entries = [e for e in found if e.uri not in uris and e.video_id not in names]
-    if not entries:
-        raise FileNotFoundError(f"no training audio in {list(opts.train)} ({len(found)} files found, "
-                                f"{len(found) - len(entries)} of them excluded by {list(opts.exclude)}); "
-                                "scripts/fetch_training_audio.sh fetches the default set")
-    if len(entries) < len(found):
-        log.info("excluded %d files named in %s", len(found) - len(entries), list(opts.exclude))
+    entries = training_entries(opts.train, opts.exclude, list_inputs, lambda e: e.video_id, "audio",
+                               "scripts/fetch_training_audio.sh")
     train, heldout = split_heldout(entries, opts.heldout_fraction, opts.seed)
     interference = [t.clean for t in load_tracks(list_inputs(opts.interference),
                                                  replace(opts, min_seconds=1.0), False)]

@@ -25,7 +25,7 @@ from torch.nn import functional as F
 from avm.manifest import ManifestEntry
 from avm.media import DecodeOptions, MediaError, decode_frames, decode_still, remove_black_bars
 from avm.paths import resolve_path
-from avm.train.data import existing_specs, split_heldout
+from avm.train.data import existing_specs, split_heldout, training_entries
 
 log = logging.getLogger(__name__)
 
@@ -170,16 +170,8 @@ def load_pictures(entries: list[ManifestEntry], opts: FrameDataOptions) -> list[
 
 def load_picture_corpus(opts: FrameDataOptions) -> PictureCorpus:
     """Split, decode and cache everything :class:`FrameDataOptions` names."""
-    excluded = list_pictures(opts.exclude)
-    names, uris = {Path(e.uri).name for e in excluded}, {e.uri for e in excluded}
-    found = list_pictures(opts.train)
-    entries = [e for e in found if e.uri not in uris and Path(e.uri).name not in names]
-    if not entries:
-        raise FileNotFoundError(f"no training pictures in {list(opts.train)} ({len(found)} files found, "
-                                f"{len(found) - len(entries)} of them excluded by {list(opts.exclude)}); "
-                                "scripts/fetch_training_images.sh fetches the default set")
-    if len(entries) < len(found):
-        log.info("excluded %d files named in %s", len(found) - len(entries), list(opts.exclude))
+    entries = training_entries(opts.train, opts.exclude, list_pictures, lambda e: Path(e.uri).name, "pictures",
+                               "scripts/fetch_training_images.sh")
     train, heldout = split_heldout(entries, opts.heldout_fraction, opts.seed)
     corpus = PictureCorpus(load_pictures(train, opts), load_pictures(heldout, opts), opts.source_size)
     if len(corpus.train) < 2:
