@@ -91,3 +91,12 @@ def test_version_changes_with_a_hyper_parameter_but_not_with_defaults_spelled_ou
     # the same weights with another front-end setting give other fingerprints: another version
     assert build_model(ModelSpec("audio_cnn", {"norm_context_seconds": 1.0}, seed=3))[1] != base
     assert build_model(ModelSpec("audio_cnn", {"norm_context_seconds": 2.0}, seed=3))[1] == base  # the default
+
+
+def test_mel_band_range_is_a_model_setting():
+    narrow, version = build_model(ModelSpec("audio_cnn", {"f_max": 4000.0}, seed=3))
+    wide, wide_version = build_model(ModelSpec("audio_cnn", seed=3))
+    bin_hz = 16000 / 2 / (narrow.frontend.filters.shape[1] - 1)
+    top = lambda model: float(torch.nonzero(model.frontend.filters.sum(0)).max()) * bin_hz  # noqa: E731
+    assert top(narrow) <= 4000.0 < top(wide)
+    assert version != wide_version

@@ -32,6 +32,8 @@ class AudioModelConfig:
 
     sample_rate: int = 16000
     n_mels: int = 64
+    f_min: float = 60.0  # mel bands span f_min..f_max (Hz)
+    f_max: float = 7600.0
     hop: int = 160  # samples between log-mel frames (10 ms)
     norm_context_seconds: float = 2.0  # running band mean removed over this span (static EQ)
     stem_channels: int = 16  # channels of the first 2-D stage; each of the 3 stages doubles them
@@ -69,7 +71,8 @@ class AudioEmbedder(nn.Module):
         if config.n_mels % 2 ** _STEM_STAGES:
             raise ValueError(f"n_mels must be a multiple of {2 ** _STEM_STAGES}, got {config.n_mels}")
         self.config = config
-        self.frontend = LogMel(sample_rate=config.sample_rate, hop=config.hop, n_mels=config.n_mels)
+        self.frontend = LogMel(sample_rate=config.sample_rate, hop=config.hop, n_mels=config.n_mels, f_min=config.f_min,
+                               f_max=config.f_max)
         act, s, c1 = _ACTIVATIONS[config.activation], config.stride, config.stem_channels
         self.stem = nn.Sequential(
             _conv_block(nn.Conv2d(1, c1, (3, 5), stride=(2, 1), padding=(1, 2), bias=False), c1, act, 2),
