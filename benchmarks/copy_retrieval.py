@@ -29,7 +29,7 @@ from avm.evaluate.breakdown import edit_names
 from avm.evaluate.segments import as_pairs
 from avm.manifest import read_inputs
 from avm.pipeline import options
-from avm.pipeline.stages import DecodeStage, FingerprintStage, object_array
+from avm.pipeline.stages import DecodeStage, FingerprintStage, fingerprint_file
 from jobs import CONFIG_DIR
 
 EVIDENCE = {"audio": ("audio", "both"), "visual": ("visual", "both")}
@@ -50,12 +50,8 @@ def _fingerprint(job: tuple[str, list[str], list, bool]) -> dict[str, tuple[np.n
     printer = FingerprintStage(options.fingerprint_options(cfg), options.query_steps(cfg) if query else None)
     out = {}
     for entry in entries:
-        row = decoder({"uri": entry.uri, "video_id": entry.video_id})
-        printed = printer({k: object_array([v]) for k, v in row.items()})
-        if str(printed["error"][0]):
-            raise RuntimeError(str(printed["error"][0]))
-        out[entry.video_id] = (np.asarray(printed[f"{modality}_t_start"][0], np.float64),
-                               np.asarray(printed[f"{modality}_vectors"][0], np.float32))
+        prints = fingerprint_file(decoder, printer, entry.uri, entry.video_id)[modality]
+        out[entry.video_id] = (np.asarray(prints.t_start, np.float64), np.asarray(prints.vectors, np.float32))
     return out
 
 

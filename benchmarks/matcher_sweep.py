@@ -37,7 +37,7 @@ from avm.manifest import read_inputs
 from avm.match import Fingerprints, MatchOptions, Segment, calibrate, match_segments
 from avm.pipeline import options
 from avm.pipeline.calibration import null_segment_scores, with_decision_thresholds
-from avm.pipeline.stages import DecodeStage, FingerprintStage, fingerprints_from_rows, object_array
+from avm.pipeline.stages import DecodeStage, FingerprintStage, fingerprint_file, fingerprints_from_rows
 from jobs import CONFIG_DIR
 
 log = logging.getLogger("matcher_sweep")
@@ -60,10 +60,9 @@ def cache_hits(bench: Path, db: Path, out: Path, overrides: list[str]) -> None:
     hits, intervals = {m: [] for m in fingerprint.modalities}, []
     queries = read_inputs(str(bench / "queries.csv"))
     for n, entry in enumerate(queries, 1):
-        row = decoder({"uri": entry.uri, "video_id": entry.video_id})
-        printed = printer({k: object_array([v]) for k, v in row.items()})
+        prints = fingerprint_file(decoder, printer, entry.uri, entry.video_id)
         for m in fingerprint.modalities:
-            t_start, t_end, vectors = (printed[f"{m}_{c}"][0] for c in ("t_start", "t_end", "vectors"))
+            t_start, t_end, vectors = prints[m].t_start, prints[m].t_end, prints[m].vectors
             intervals.append({"query_id": entry.video_id, "modality": m, "t_start": t_start.tolist(),
                               "t_end": t_end.tolist(), "vectors": np.asarray(vectors, np.float32).ravel().tolist(),
                               "dim": int(vectors.shape[1]) if vectors.ndim == 2 else 0})

@@ -12,15 +12,12 @@ OUT="$(realpath -m "${1:-$REPO/outputs/extra_media}")"
 PACKAGES=(plasma-workspace-wallpapers gnome-backgrounds lomiri-wallpapers-16.04 lomiri-wallpapers-20.04 ukui-wallpapers)
 MIN_BYTES=50000  # smaller files are icons or placeholders
 
-if compgen -G "$OUT/photos/*" >/dev/null; then
-  echo "$OUT/photos already holds $(ls "$OUT/photos" | wc -l) photos; delete it to fetch again"
-  exit 0
-fi
+source "$REPO/scripts/lib/debian_fetch.sh"
+exit_if_filled "$OUT/photos"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT/photos" "$OUT/licences"
 
-source "$REPO/scripts/lib/debian_fetch.sh"
 fetch_packages "$WORK" "$OUT/licences" "${PACKAGES[@]}"
 
 # Candidates as "<name> <file>" lines: one picture per wallpaper, its largest light variant.

@@ -18,10 +18,7 @@ MIN_BYTES=200000  # smaller files are jingles or sound effects
 
 source "$REPO/scripts/lib/debian_fetch.sh"
 refuse_excluded "${PACKAGES[*]}" "${EXCLUDED[*]}"
-if compgen -G "$OUT/music/*" >/dev/null; then
-  echo "$OUT/music already holds $(ls "$OUT/music" | wc -l) files; delete it to fetch again"
-  exit 0
-fi
+exit_if_filled "$OUT/music"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT/music" "$OUT/licences"

@@ -16,29 +16,28 @@ OUT="$(realpath -m "${1:-$REPO/data/train_audio}")"
 LANGS=(en fr es)
 TRACK_SECONDS=60
 BYTES_PER_SECOND=16000  # the prompts are 8 kHz 16-bit mono PCM
-FFMPEG="${FFMPEG:-$(command -v ffmpeg || python -c 'from avm.media.tools import ffmpeg_exe; print(ffmpeg_exe())')}"
 
 source "$REPO/scripts/lib/debian_fetch.sh"
-if compgen -G "$OUT/speech/*" >/dev/null; then
-  echo "$OUT/speech already holds $(ls "$OUT/speech" | wc -l) files; delete it to fetch again"
-  exit 0
-fi
+exit_if_filled "$OUT/speech"
+# a system ffmpeg when there is one, else the one avm uses (the imageio-ffmpeg binary; run with avm's Python)
+FFMPEG="${FFMPEG:-$(command -v ffmpeg || "${PYTHON:-python}" -c 'from avm.media.tools import ffmpeg_exe; print(ffmpeg_exe())')}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
 mkdir -p "$OUT/speech" "$OUT/licences"
 
 fetch_packages "$WORK" "$OUT/licences" $(printf "asterisk-core-sounds-%s-wav " "${LANGS[@]}")
+# flush: encode the prompts listed so far for $lang as its next track, then start a new list
+flush() {
+  [[ -s "$list" ]] || return 0
+  n=$((n + 1))
+  "$FFMPEG" -nostdin -loglevel error -f concat -safe 0 -i "$list" -ar 16000 -ac 1 -c:a libopus -b:a 48k \
+    "$OUT/speech/asterisk-$lang-$(printf %03d "$n").opus"
+  : > "$list"; bytes=0; count=$((count + 1))
+}
 count=0
 for lang in "${LANGS[@]}"; do
   n=0 bytes=0 list="$WORK/$lang-list.txt"
   : > "$list"
-  flush() {
-    [[ -s "$list" ]] || return 0
-    n=$((n + 1))
-    "$FFMPEG" -nostdin -loglevel error -f concat -safe 0 -i "$list" -ar 16000 -ac 1 -c:a libopus -b:a 48k \
-      "$OUT/speech/asterisk-$lang-$(printf %03d "$n").opus"
-    : > "$list"; bytes=0; count=$((count + 1))
-  }
   while read -r file; do
     echo "file '$file'" >> "$list"
     bytes=$((bytes + $(stat -c %s "$file")))

@@ -8,18 +8,16 @@ from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import pyarrow as pa
 from omegaconf import DictConfig, OmegaConf
 
 from avm.index import FingerprintStore
-from avm.match import Fingerprints
 from avm.manifest import ManifestEntry, default_video_id
 from avm.pipeline import options
 from avm.pipeline.ingest import IngestSummary, run_ingest
 from avm.pipeline.scan import ScanResult, run_scan
 from avm.pipeline.calibration import calibrate_catalog
-from avm.pipeline.stages import DecodeStage, FingerprintStage, match_query
+from avm.pipeline.stages import DecodeStage, FingerprintStage, fingerprint_file, match_query
 from avm.results import write_matches
 from avm.schema import MATCHES_SCHEMA
 
@@ -55,19 +53,12 @@ def scan_from_config(cfg: DictConfig, queries: list[ManifestEntry] | None, outpu
 
 def match_file_from_config(cfg: DictConfig, uri: str) -> pa.Table:
     """Match one file against the catalog in this process (no Ray): decode, fingerprint, search, align."""
-    row = DecodeStage(options.decode_options(cfg))({"uri": uri, "video_id": default_video_id(uri)})
-    if row["error"]:
-        raise RuntimeError(row["error"])
-    batch = {k: np.asarray([v], dtype=object) if isinstance(v, np.ndarray) else np.asarray([v]) for k, v in row.items()}
-    fingerprint = options.fingerprint_options(cfg)
-    printed = FingerprintStage(fingerprint, options.query_steps(cfg))(batch)
-    if printed["error"][0]:
-        raise RuntimeError(printed["error"][0])
-    prints = {m: Fingerprints(printed[f"{m}_t_start"][0], printed[f"{m}_t_end"][0], printed[f"{m}_vectors"][0])
-              for m in fingerprint.modalities}
+    video_id = default_video_id(uri)
+    prints = fingerprint_file(DecodeStage(options.decode_options(cfg)),
+                              FingerprintStage(options.fingerprint_options(cfg), options.query_steps(cfg)), uri, video_id)
     store = FingerprintStore(options.index_options(cfg))
     per_modality = calibrate_catalog(store, options.match_options(cfg), int(cfg.search.k)).options
-    segments = match_query(store, row["video_id"], prints, int(cfg.search.k), per_modality)
+    segments = match_query(store, video_id, prints, int(cfg.search.k), per_modality)
     rows = [{**s.__dict__, "run_id": "match"} for s in segments]
     return pa.Table.from_pylist(rows, schema=MATCHES_SCHEMA) if rows else MATCHES_SCHEMA.empty_table()
 

@@ -118,6 +118,18 @@ class FingerprintStage:
         return out
 
 
+def fingerprint_file(decoder: DecodeStage, printer: FingerprintStage, uri: str,
+                     video_id: str) -> dict[str, Fingerprints]:
+    """Decode and fingerprint one file in this process (no Ray): its fingerprints per modality of ``printer``
+    (empty where the file has no such stream). Raises RuntimeError naming the file when either step fails."""
+    row = decoder({"uri": uri, "video_id": video_id})
+    printed = printer({k: object_array([v]) for k, v in row.items()})
+    if printed["error"][0]:
+        raise RuntimeError(str(printed["error"][0]))
+    return {m: Fingerprints(printed[f"{m}_t_start"][0], printed[f"{m}_t_end"][0], printed[f"{m}_vectors"][0])
+            for m in printer.modalities}
+
+
 def fingerprints_from_rows(rows: pa.Table) -> Fingerprints:
     """Fingerprint-table rows (``t_start, t_end, vector``, in time order) as :class:`Fingerprints`."""
     vectors = rows["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False).reshape(rows.num_rows, -1)

@@ -12,6 +12,14 @@ refuse_excluded() {
   done
 }
 
+# exit_if_filled DIR: stop the script (successfully) when DIR already holds files: fetched before.
+exit_if_filled() {
+  if compgen -G "$1/*" >/dev/null; then
+    echo "$1 already holds $(ls "$1" | wc -l) files; delete it to fetch again"
+    exit 0
+  fi
+}
+
 # fetch_packages WORK LICENCES PKG...: unpack every package into WORK/<package>/ and copy its copyright file to
 # LICENCES/<package>.copyright.
 fetch_packages() {
