@@ -22,6 +22,7 @@ demo: install
 	$(VENV)/bin/avm demo
 
 test: install
+	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
 
 clean:

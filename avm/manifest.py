@@ -51,7 +51,7 @@ def read_manifest_file(path: str) -> list[ManifestEntry]:
     ids = table["video_id"].to_pylist() if "video_id" in table.column_names else [None] * len(uris)
     base = os.path.dirname(os.path.abspath(path))
     entries = []
-    for row, (uri, video_id) in enumerate(zip(uris, ids), start=2):
+    for row, (uri, video_id) in enumerate(zip(uris, ids, strict=True), start=2):
         if not uri:
             raise ValueError(f"{path}: row {row} has an empty uri")
         if uri_scheme(uri) == "file" and not os.path.isabs(uri) and not uri.startswith("file://"):

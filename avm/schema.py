@@ -56,7 +56,7 @@ VIDEOS_SCHEMA = pa.schema(
     metadata={"avm_schema_version": str(SCHEMA_VERSION)},
 )
 
-# Match thresholds calibrated on one state of the catalog (avm.pipeline.calibration), so that later scans of
+# Match thresholds calibrated on one state of the catalog (avm.match.calibration), so that later scans of
 # the same catalog with the same settings reuse them: key = digest of table versions and settings.
 CALIBRATION_SCHEMA = pa.schema(
     [
@@ -67,7 +67,7 @@ CALIBRATION_SCHEMA = pa.schema(
     metadata={"avm_schema_version": str(SCHEMA_VERSION)},
 )
 
-# One row per reported segment pair. Times are seconds from the start of each file.
+# One row per reported segment pair (avm.types.Segment plus the run id). Times are seconds from each file's start.
 MATCHES_SCHEMA = pa.schema(
     [
         pa.field("query_id", pa.string(), nullable=False),
@@ -84,6 +84,15 @@ MATCHES_SCHEMA = pa.schema(
     ],
     metadata={"avm_schema_version": str(SCHEMA_VERSION)},
 )
+
+# k-NN hits of one query's intervals (avm.types.Hits): query_index is the row of the query's fingerprints.
+HITS_SCHEMA = pa.schema([
+    pa.field("query_index", pa.int32()),
+    pa.field("video_id", pa.string()),
+    pa.field("t_start", pa.float32()),
+    pa.field("t_end", pa.float32()),
+    pa.field("similarity", pa.float32()),  # dot product of L2-normalised vectors
+])
 
 # Columns of segment-pair tables used by the evaluator (predictions and ground truth alike).
 PAIR_COLUMNS = ("query_id", "query_start", "query_end", "ref_id", "ref_start", "ref_end")

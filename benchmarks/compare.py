@@ -30,11 +30,14 @@ from pathlib import Path
 import pandas as pd
 from hydra import compose, initialize_config_dir
 
-from avm.evaluate import read_ground_truth_csv, read_predictions
-from avm.evaluate.report import write_report
+from avm.config import CONFIG_DIR, to_options
+from avm.evaluate import read_ground_truth_csv, read_predictions, write_report
 from avm.manifest import read_inputs
-from avm.pipeline.runner import ingest_from_config, scan_from_config
-from jobs import CONFIG_DIR
+from avm.pipeline import ScanConfig
+from avm.pipeline.config import ingest_settings
+from avm.pipeline.runner import ingest, scan
+from avm.types import Segment
+from jobs.schemas import register_configs
 
 sys.path.insert(0, str(Path(__file__).resolve().parent / "peers"))
 
@@ -44,26 +47,30 @@ SCOPES = {"avm_audio": AUDIO_SCOPE, "avm_visual": VISUAL_SCOPE, "chromaprint": A
 VARIANTS = {"fused": ("avm", "[audio,visual]"), "audio": ("avm_audio", "[audio]"), "visual": ("avm_visual", "[visual]")}
 
 
-def _avm_config(out: Path, overrides: list[str]):
+def _avm_config(out: Path, overrides: list[str], scan_dir: Path | None = None) -> ScanConfig:
+    """The scan job's config writing under ``out`` (its results in ``scan_dir``, by default ``out/scan``)."""
+    register_configs()
+    results = [f"output_dir={scan_dir}"] if scan_dir is not None else []
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose(config_name="scan", overrides=[f"paths.output_dir={out}", "+write_batch_rows=500000",
-                                                      *overrides])
+        cfg = compose(config_name="scan", overrides=[f"paths.output_dir={out}", *results, *overrides])
+    return to_options(cfg, ScanConfig)
 
 
-def run_avm(bench: Path, out: Path, overrides: list[str], variants: list[str]) -> dict[str, tuple[pd.DataFrame, float]]:
+def run_avm(bench: Path, out: Path, overrides: list[str],
+            variants: list[str]) -> dict[str, tuple[list[Segment], float]]:
     """Ingest the benchmark's catalog once, then scan its queries with each AVM variant (``VARIANTS``).
 
     Returns, per system name, its predictions and wall seconds (the ingest counted in every variant's time).
     """
     started = time.perf_counter()
-    ingest_from_config(_avm_config(out / "avm", overrides), read_inputs(str(bench / "refs.csv")))
+    ingest(ingest_settings(_avm_config(out / "avm", overrides)), read_inputs(str(bench / "refs.csv")))
     ingest_seconds = time.perf_counter() - started
     results = {}
     for variant in variants:
         system, modalities = VARIANTS[variant]
-        cfg = _avm_config(out / "avm", [*overrides, f"model.modalities={modalities}"])
+        cfg = _avm_config(out / "avm", [*overrides, f"model.modalities={modalities}"], out / system / "scan")
         started = time.perf_counter()
-        scan_from_config(cfg, read_inputs(str(bench / "queries.csv")), out / system / "scan")
+        scan(cfg, read_inputs(str(bench / "queries.csv")))
         results[system] = (read_predictions(str(out / system / "scan" / "matches")),
                            ingest_seconds + time.perf_counter() - started)
     return results
@@ -75,12 +82,12 @@ def _modalities_scope(overrides: list[str]) -> tuple[str, ...]:
         next((o.replace(" ", "") for o in overrides if o.startswith("model.modalities=")), ""), ())
 
 
-def run_baseline(bench: Path, out: Path, overrides: list[str]) -> tuple[pd.DataFrame, float]:
+def run_baseline(bench: Path, out: Path, overrides: list[str]) -> tuple[list[Segment], float]:
     """Ingest the catalog into ``out``'s own LanceDB and scan the queries with ``overrides``."""
     started = time.perf_counter()
     cfg = _avm_config(out, overrides)
-    ingest_from_config(cfg, read_inputs(str(bench / "refs.csv")))
-    scan_from_config(cfg, read_inputs(str(bench / "queries.csv")), out / "scan")
+    ingest(ingest_settings(cfg), read_inputs(str(bench / "refs.csv")))
+    scan(cfg, read_inputs(str(bench / "queries.csv")))
     return read_predictions(str(out / "scan" / "matches")), time.perf_counter() - started
 
 

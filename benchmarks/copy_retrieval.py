@@ -24,20 +24,23 @@ import numpy as np
 import pandas as pd
 from hydra import compose, initialize_config_dir
 
-from avm.evaluate import read_ground_truth_csv
-from avm.evaluate.breakdown import edit_names
-from avm.evaluate.segments import as_pairs
+from avm.config import CONFIG_DIR, to_options
+from avm.evaluate import edit_names, pairs_frame, read_ground_truth_csv
+from avm.fingerprint import Fingerprinter, FingerprintOptions
 from avm.manifest import read_inputs
-from avm.pipeline import options
-from avm.pipeline.stages import DecodeStage, FingerprintStage, fingerprint_file
-from jobs import CONFIG_DIR
+from avm.media import DecodeOptions, decode
+from jobs.schemas import register_configs
 
 EVIDENCE = {"audio": ("audio", "both"), "visual": ("visual", "both")}
 
+register_configs()
 
-def _config(modality: str, overrides: list[str]):
+
+def _options(modality: str, overrides: list[str]) -> tuple[DecodeOptions, FingerprintOptions]:
+    """The scan config's media and model settings for ``modality`` alone, with ``overrides``."""
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose(config_name="scan", overrides=[f"model.modalities=[{modality}]", *overrides])
+        cfg = compose(config_name="scan", overrides=[f"model.modalities=[{modality}]", *overrides])
+    return to_options(cfg.media, DecodeOptions), to_options(cfg.model, FingerprintOptions)
 
 
 def _fingerprint(job: tuple[str, list[str], list, bool]) -> dict[str, tuple[np.ndarray, np.ndarray]]:
@@ -45,13 +48,17 @@ def _fingerprint(job: tuple[str, list[str], list, bool]) -> dict[str, tuple[np.n
     modality, overrides, entries, query = job
     import torch
     torch.set_num_threads(1)
-    cfg = _config(modality, overrides)
-    decoder = DecodeStage(options.decode_options(cfg))
-    printer = FingerprintStage(options.fingerprint_options(cfg), options.query_steps(cfg) if query else None)
+    media, model = _options(modality, overrides)
+    printer = Fingerprinter(model)
+    steps = model.query_steps() if query else None
     out = {}
     for entry in entries:
-        prints = fingerprint_file(decoder, printer, entry.uri, entry.video_id)[modality]
-        out[entry.video_id] = (np.asarray(prints.t_start, np.float64), np.asarray(prints.vectors, np.float32))
+        prints = printer.fingerprint(decode(entry.uri, media, modalities=(modality,)), steps)
+        if not prints:
+            raise RuntimeError(f"{entry.uri}: too short to fingerprint (no complete interval)")
+        if modality in prints:
+            out[entry.video_id] = (np.asarray(prints[modality].t_start, np.float64),
+                                   np.asarray(prints[modality].vectors, np.float32))
     return out
 
 
@@ -69,7 +76,7 @@ def copy_rows(bench: Path, modality: str, catalog: dict, queries: dict, toleranc
     ids = np.concatenate([[video_id] * len(t) for video_id, (t, _) in catalog.items()])
     times = np.concatenate([t for t, _ in catalog.values()])
     vectors = np.concatenate([v for _, v in catalog.values()])
-    gt = as_pairs(read_ground_truth_csv(str(bench / "ground_truth.csv")))
+    gt = pairs_frame(read_ground_truth_csv(str(bench / "ground_truth.csv")))
     edits = pd.read_csv(bench / "edits.csv", dtype=str, keep_default_na=False)
     rows = []
     for i, copy in gt.iterrows():
@@ -112,8 +119,7 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, help="write the per-copy rows here (CSV)")
     args = parser.parse_args()
-    cfg = _config(args.modality, args.override)
-    window = float(cfg.model[args.modality].pooling.window)
+    window = float(_options(args.modality, args.override)[1].model(args.modality).pooling.window)
     catalog = fingerprint_all(args.modality, args.override, read_inputs(str(args.bench / "refs.csv")), False,
                               args.workers)
     queries = fingerprint_all(args.modality, args.override, read_inputs(str(args.bench / "queries.csv")), True,

@@ -19,14 +19,14 @@ from pathlib import Path
 
 import numpy as np
 import torch
-
 from hydra import compose, initialize_config_dir
 
+from avm.config import CONFIG_DIR, to_options
 from avm.fingerprint import Fingerprinter
-from avm.index import FingerprintStore, IndexOptions, fingerprint_rows, knn
+from avm.index import FingerprintStore, IndexOptions, knn
 from avm.media import DecodeOptions, decode
-from avm.pipeline import options
-from jobs import CONFIG_DIR
+from avm.pipeline import ScanConfig
+from jobs.schemas import register_configs
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "media"
@@ -42,19 +42,19 @@ def main() -> None:
     parser.add_argument("--k", type=int, default=10)
     args = parser.parse_args()
     torch.set_num_threads(2)
+    register_configs()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="scan", overrides=["model.modalities=[audio]"])
-    fp = Fingerprinter(options.fingerprint_options(cfg))
-    step = float(cfg.model.audio.pooling.step)
+        job = to_options(compose(config_name="scan", overrides=["model.modalities=[audio]"]), ScanConfig)
+    fp = Fingerprinter(job.model)
+    step = float(job.model.audio.pooling.step)
     files = sorted(glob.glob(args.files))[: args.limit]
     with tempfile.TemporaryDirectory() as tmp:
         store = FingerprintStore(IndexOptions(uri=tmp, build_min_rows=0, index_type=args.index_type))
         queries = []
         for i, path in enumerate(files):
-            media = decode(path, DecodeOptions(decode_video=False))
+            media = decode(path, DecodeOptions(), modalities=("audio",))
             prints = fp.fingerprint(media)["audio"]
-            store.add_fingerprints("audio", fingerprint_rows(Path(path).stem, "audio", prints.t_start, prints.t_end,
-                                                             prints.vectors, prints.model_version))
+            store.add_fingerprints("audio", prints.to_rows(Path(path).stem))
             if i < args.queries:
                 shift = int(round(step / 2 * media.sample_rate))
                 later = dataclasses.replace(media, audio=media.audio[shift:])
@@ -65,9 +65,9 @@ def main() -> None:
         build = time.perf_counter() - started
         q = np.concatenate(queries).astype(np.float32)
         started = time.perf_counter()
-        exact = knn(store, "audio", q, args.k, exact=True).to_pandas()
+        exact = knn(store, "audio", q, args.k, exact=True).to_table().to_pandas()
         exact_ms = (time.perf_counter() - started) * 1000 / len(q)
-        truth = set(zip(exact.query_index, exact.video_id, exact.t_start))
+        truth = set(zip(exact.query_index, exact.video_id, exact.t_start, strict=True))
         print(f"{rows} stored intervals from {len(files)} files; {len(q)} queries; {args.index_type} built in "
               f"{build:.1f} s; exact search {exact_ms:.2f} ms/query")
         print(f"{'nprobes':>8}{'refine':>8}{'recall@' + str(args.k):>11}{'top-1 agree':>13}{'ms/query':>10}")
@@ -76,9 +76,9 @@ def main() -> None:
             for refine in (None, 10):
                 store.opts = IndexOptions(uri=tmp, nprobes=nprobes, refine_factor=refine)
                 started = time.perf_counter()
-                approx = knn(store, "audio", q, args.k).to_pandas()
+                approx = knn(store, "audio", q, args.k).to_table().to_pandas()
                 ms = (time.perf_counter() - started) * 1000 / len(q)
-                found = set(zip(approx.query_index, approx.video_id, approx.t_start))
+                found = set(zip(approx.query_index, approx.video_id, approx.t_start, strict=True))
                 top = approx.sort_values("similarity", ascending=False).groupby("query_index").first()
                 agree = float((top.t_start == exact_top.t_start).mean())
                 print(f"{nprobes:>8}{str(refine):>8}{len(found & truth) / len(truth):>11.3f}{agree:>13.3f}{ms:>10.2f}")

@@ -17,11 +17,13 @@ from pathlib import Path
 
 from hydra import compose, initialize_config_dir
 
+from avm.config import CONFIG_DIR, to_options
 from avm.index import FingerprintStore
 from avm.manifest import read_inputs
-from avm.pipeline import options
-from avm.pipeline.runner import ingest_from_config, scan_from_config
-from jobs import CONFIG_DIR
+from avm.pipeline import ScanConfig
+from avm.pipeline.config import ingest_settings
+from avm.pipeline.runner import ingest, scan
+from jobs.schemas import register_configs
 
 REPO = Path(__file__).resolve().parent.parent
 SHARED = REPO.parent / "shared" / "media"
@@ -43,15 +45,15 @@ def main() -> None:
     parser.add_argument("--build-min-rows", type=int, default=2000, help="ANN index once a table has this many rows")
     args = parser.parse_args()
     entries = [e for spec in args.input for e in read_inputs(spec)]
+    register_configs()
     with tempfile.TemporaryDirectory() as tmp:
         with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-            cfg = compose(config_name="scan", overrides=[f"paths.output_dir={tmp}",
-                                                         f"index.build_min_rows={args.build_min_rows}",
-                                                         "+write_batch_rows=500000"])
-        summary = ingest_from_config(cfg, entries)
-        store = FingerprintStore(options.index_options(cfg))
+            cfg = to_options(compose(config_name="scan", overrides=[
+                f"paths.output_dir={tmp}", f"index.build_min_rows={args.build_min_rows}"]), ScanConfig)
+        summary = ingest(ingest_settings(cfg), entries)
+        store = FingerprintStore(cfg.index)
         started = time.perf_counter()
-        scan = scan_from_config(cfg, None, Path(tmp) / "scan")
+        result = scan(cfg, None)
         scan_seconds = time.perf_counter() - started
         print(f"machine: {os.cpu_count()} cores; inputs: {args.input}")
         print("\n".join(summary.lines()[:3]))
@@ -62,9 +64,9 @@ def main() -> None:
                 print(f"{modality}: {store.count(modality)} intervals, {data / hours[modality] / 1e6:.2f} MB data + "
                       f"{index / hours[modality] / 1e6:.2f} MB index per media-hour "
                       f"({'indexed' if store.has_vector_index(modality) else 'exact search'})")
-        print(f"catalog scan: {scan.queries} videos against each other in {scan_seconds:.1f} s "
+        print(f"catalog scan: {result.queries} videos against each other in {scan_seconds:.1f} s "
               f"({scan_seconds / max(summary.media_hours, 1e-9):.0f} s per catalog media-hour, Ray start included); "
-              f"{scan.matches.num_rows} segments")
+              f"{len(result.segments)} segments")
 
 
 if __name__ == "__main__":

@@ -9,12 +9,14 @@ PY=${PYTHON:-python}
 sweep() { echo "== $1"; shift; "$PY" benchmarks/matcher_sweep.py sweep --bench "$BENCH" --hits "$HITS" \
             --null-hours 10 --groups standard hard "$@" 2>&1 | grep -A1 final; }
 # audio settings of a plain aligner: strict hits, few per line, short gaps, half-copied windows match
-PLAIN_AUDIO=(--set match.audio.hit_quantile=0.99 --set match.audio.min_hits=3 --set match.audio.max_gap=4
-             --set match.audio.window_overlap=0.5)
+PLAIN_AUDIO=(--set match.audio.calibration.hit_quantile=0.99 --set match.audio.align.min_hits=3
+             --set match.audio.align.max_gap=4 --set match.audio.align.window_overlap=0.5)
 sweep "constant offset, no refinement, no recurring-content filter" "${PLAIN_AUDIO[@]}" \
-  --set match.max_speed_change=0 --set match.recurring_references=0 --set match.track_quantile=-1
-sweep "+ speed lines (±10 %)" "${PLAIN_AUDIO[@]}" --set match.recurring_references=0 --set match.track_quantile=-1
-sweep "+ recurring-content filter" "${PLAIN_AUDIO[@]}" --set match.track_quantile=-1
-sweep "+ refinement along each line, cross-modal line support in fusion" "${PLAIN_AUDIO[@]}" --set match.edge_fraction=0
+  --set match.align.max_speed_change=0 --set match.align.recurring_references=0 --set match.refine.enabled=false
+sweep "+ speed lines (±10 %)" "${PLAIN_AUDIO[@]}" --set match.align.recurring_references=0 \
+  --set match.refine.enabled=false
+sweep "+ recurring-content filter" "${PLAIN_AUDIO[@]}" --set match.refine.enabled=false
+sweep "+ refinement along each line, cross-modal line support in fusion" "${PLAIN_AUDIO[@]}" \
+  --set match.refine.edge_fraction=0
 sweep "+ edges relative to the copy (edge_fraction 0.5)" "${PLAIN_AUDIO[@]}"
 sweep "+ audio settings of conf/match (= defaults)"

@@ -5,13 +5,13 @@
         --db outputs/bench/standard/compare/avm/lancedb --out outputs/bench/standard/hits
     # 2. score match settings on the cached hits (seconds per setting); each --set is one grid axis
     python benchmarks/matcher_sweep.py sweep --bench outputs/bench/standard --hits outputs/bench/standard/hits \
-        --set match.max_gap=4,8 --set match.min_hits=3,5 [--modalities audio] [--evidence audio both]
+        --set match.align.max_gap=4,8 --set match.audio.align.min_hits=3,5 [--modalities audio] [--evidence audio both]
 
 The sweep prints one line per setting: hackathon final / F1 / IoU / precision / recall, segment AP and the
 pairs reported on negative queries. ``--evidence`` keeps the ground-truth rows with that evidence and drops
 predictions on pairs that only have other evidence (e.g. audio-only matching scored on copies whose audio
-was kept). ``--groups noise hard`` also prints those rows of the per-edit/difficulty breakdown. Hydra overrides of the ``scan`` config (``--override``) choose the model and search settings
-for ``hits``.
+was kept). ``--groups noise hard`` also prints those rows of the per-edit/difficulty breakdown. Hydra overrides
+of the ``scan`` config (``--override``) choose the model and search settings for ``hits``.
 """
 
 from __future__ import annotations
@@ -29,57 +29,55 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 from hydra import compose, initialize_config_dir
 
-from avm.evaluate import read_ground_truth_csv
-from avm.evaluate.breakdown import breakdown, restrict_to_evidence
-from avm.evaluate.report import evaluate
+from avm.config import CONFIG_DIR, to_options
+from avm.evaluate import breakdown, evaluate, read_ground_truth_csv, restrict_to_evidence
 from avm.index import FingerprintStore, IndexOptions, impostor_similarities, knn
 from avm.manifest import read_inputs
-from avm.match import Fingerprints, MatchOptions, Segment, calibrate, match_segments
-from avm.pipeline import options
-from avm.pipeline.calibration import null_segment_scores, with_decision_thresholds
-from avm.pipeline.stages import DecodeStage, FingerprintStage, fingerprint_file, fingerprints_from_rows
-from jobs import CONFIG_DIR
+from avm.match import MatchOptions, calibrate, match_segments
+from avm.match.calibration import null_segment_scores, with_decision_thresholds
+from avm.pipeline import DecodeStage, FingerprintStage, ScanConfig, fingerprint_file
+from avm.types import Fingerprints, Hits, Segment
+from jobs.schemas import register_configs
 
 log = logging.getLogger("matcher_sweep")
 
 
-def _scan_config(overrides: list[str]):
+def _scan_config(overrides: list[str]) -> ScanConfig:
+    register_configs()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose(config_name="scan", overrides=overrides)
+        return to_options(compose(config_name="scan", overrides=overrides), ScanConfig)
 
 
 def cache_hits(bench: Path, db: Path, out: Path, overrides: list[str]) -> None:
-    """Fingerprint every query of ``bench`` and write its k-NN hits per modality under ``out``."""
-    cfg = _scan_config([f"index.uri={db}", *overrides])
-    store = FingerprintStore(options.index_options(cfg))
-    fingerprint = options.fingerprint_options(cfg)
-    decoder = DecodeStage(options.decode_options(cfg))
-    printer = FingerprintStage(fingerprint, options.query_steps(cfg))
-    match = options.match_options(cfg)
-    impostors = {m: impostor_similarities(store, m, match[m].calibration_samples) for m in fingerprint.modalities}
-    hits, intervals = {m: [] for m in fingerprint.modalities}, []
+    """Fingerprint every query of ``bench`` and write its fingerprints and k-NN hits per modality under ``out``."""
+    job = _scan_config([f"index.uri={db}", *overrides])
+    store = FingerprintStore(job.index)
+    modalities = job.model.modalities
+    decoder = DecodeStage(job.media, job.model.modalities)
+    printer = FingerprintStage(job.model, job.model.query_steps())
+    match = job.match.per_modality(modalities)
+    impostors = {m: impostor_similarities(store, m, match[m].calibration.samples) for m in modalities}
+    hits: dict[str, list[pa.Table]] = {m: [] for m in modalities}
+    prints: dict[str, list[pa.Table]] = {m: [] for m in modalities}
     queries = read_inputs(str(bench / "queries.csv"))
     for n, entry in enumerate(queries, 1):
-        prints = fingerprint_file(decoder, printer, entry.uri, entry.video_id)
-        for m in fingerprint.modalities:
-            t_start, t_end, vectors = prints[m].t_start, prints[m].t_end, prints[m].vectors
-            intervals.append({"query_id": entry.video_id, "modality": m, "t_start": t_start.tolist(),
-                              "t_end": t_end.tolist(), "vectors": np.asarray(vectors, np.float32).ravel().tolist(),
-                              "dim": int(vectors.shape[1]) if vectors.ndim == 2 else 0})
-            found = knn(store, m, vectors, int(cfg.search.k), exclude_video_id=entry.video_id)
+        query = fingerprint_file(decoder, printer, entry.uri, entry.video_id)
+        for m in modalities:
+            prints[m].append(query[m].to_rows(entry.video_id))
+            found = knn(store, m, query[m].vectors, job.search.k, exclude_video_id=entry.video_id).to_table()
             hits[m].append(found.append_column("query_id", pa.array([entry.video_id] * found.num_rows)))
         log.info("query %d/%d %s", n, len(queries), entry.video_id)
     out.mkdir(parents=True, exist_ok=True)
-    for m, parts in hits.items():
-        pq.write_table(pa.concat_tables(parts), out / f"hits_{m}.parquet")
-    pq.write_table(pa.Table.from_pylist(intervals), out / "intervals.parquet")
+    for m in modalities:
+        pq.write_table(pa.concat_tables(hits[m]), out / f"hits_{m}.parquet")
+        pq.write_table(pa.concat_tables(prints[m]), out / f"prints_{m}.parquet")
     np.savez(out / "impostors.npz", **impostors)
     (out / "meta.json").write_text(json.dumps({"db": str(db.resolve()), "overrides": overrides}))
 
 
 def _grid(settings: list[str]) -> list[dict[str, float]]:
-    """``["match.max_gap=4,8", "match.audio.min_hits=3"]`` → every combination as ``{key: value}``; a key
-    is a MatchOptions field, or ``modality.field`` for one modality only."""
+    """``["match.align.max_gap=4,8", "match.audio.align.min_hits=3"]`` → every combination as ``{key: value}``;
+    a key is ``step.field`` of :class:`MatchOptions` (every modality) or ``modality.step.field`` (one)."""
     axes = []
     for setting in settings:
         key, values = setting.split("=", 1)
@@ -88,13 +86,21 @@ def _grid(settings: list[str]) -> list[dict[str, float]]:
 
 
 def _apply(base: dict[str, MatchOptions], setting: dict[str, float]) -> dict[str, MatchOptions]:
-    """``base`` with one grid point applied (``field`` to every modality, ``modality.field`` to one)."""
+    """``base`` with one grid point applied (``step.field`` to every modality, ``modality.step.field`` to one)."""
     out = dict(base)
     for key, value in setting.items():
-        modality, _, field = key.rpartition(".")
-        for m in ([modality] if modality else list(out)):
-            out[m] = dataclasses.replace(out[m], **{field: value})
+        *modality, step, name = key.split(".")
+        for m in modality or list(out):
+            options = dataclasses.replace(getattr(out[m], step), **{name: value})
+            out[m] = dataclasses.replace(out[m], **{step: options})
     return out
+
+
+def _prints_by_video(modality: str, rows: pa.Table) -> dict[str, Fingerprints]:
+    """Fingerprint rows of many videos (each video's rows in time order) by video id, in order of appearance."""
+    ids = rows["video_id"].to_numpy(zero_copy_only=False)
+    groups = pd.Series(ids).groupby(ids).indices
+    return {video_id: Fingerprints.from_rows(modality, rows.take(groups[video_id])) for video_id in dict.fromkeys(ids)}
 
 
 def _catalog_prints(db: str, modalities: list[str]) -> dict[tuple[str, str], Fingerprints]:
@@ -103,9 +109,7 @@ def _catalog_prints(db: str, modalities: list[str]) -> dict[tuple[str, str], Fin
     out = {}
     for m in modalities:
         rows = store.fingerprints(m).to_arrow().sort_by([("video_id", "ascending"), ("t_start", "ascending")])
-        ids = rows["video_id"].to_numpy(zero_copy_only=False)
-        for video_id, idx in pd.Series(ids).groupby(ids).indices.items():
-            out[m, video_id] = fingerprints_from_rows(rows.take(idx))
+        out.update({(m, video_id): prints for video_id, prints in _prints_by_video(m, rows).items()})
     return out
 
 
@@ -119,30 +123,27 @@ def calibrated(hits_dir: Path, match: dict[str, MatchOptions], modalities: list[
         return opts
     meta = json.loads((hits_dir / "meta.json").read_text())
     store = FingerprintStore(IndexOptions(uri=meta["db"]))
-    k = int(_scan_config(meta["overrides"]).search.k)
+    k = _scan_config(meta["overrides"]).search.k
     return with_decision_thresholds(opts, *null_segment_scores(store, opts, k, null_hours))
 
 
 def match_cached(hits_dir: Path, opts: dict[str, MatchOptions],
-                 catalog: dict[tuple[str, str], Fingerprints] | None = None) -> pd.DataFrame:
+                 catalog: dict[tuple[str, str], Fingerprints] | None = None) -> list[Segment]:
     """Segments of every cached query under calibrated ``opts`` (one per modality matched); with ``catalog``
     fingerprints, segments are refined along their lines as in a scan."""
-    modalities = list(opts)
-    intervals = pq.read_table(hits_dir / "intervals.parquet").to_pandas()
     per_query: dict[str, dict[str, Fingerprints]] = {}
-    for row in intervals.itertuples():
-        if row.modality in modalities:
-            vectors = np.asarray(row.vectors, np.float32).reshape(len(row.t_start), -1)
-            per_query.setdefault(row.query_id, {})[row.modality] = Fingerprints(
-                np.asarray(row.t_start), np.asarray(row.t_end), vectors)
-    hit_tables = {m: pq.read_table(hits_dir / f"hits_{m}.parquet") for m in modalities}
+    for m in opts:
+        for query_id, prints in _prints_by_video(m, pq.read_table(hits_dir / f"prints_{m}.parquet")).items():
+            per_query.setdefault(query_id, {})[m] = prints
+    hit_tables = {m: pq.read_table(hits_dir / f"hits_{m}.parquet") for m in opts}
     grouped = {m: t.to_pandas().groupby("query_id").indices for m, t in hit_tables.items()}
     references = None if catalog is None else (lambda m, ref_id: catalog.get((m, ref_id)))
-    rows = []
+    segments = []
     for query_id, prints in per_query.items():
-        hits = {m: hit_tables[m].take(grouped[m].get(query_id, np.zeros(0, np.int64))) for m in prints}
-        rows += [s.__dict__ for s in match_segments(query_id, prints, hits, opts, references)]
-    return pd.DataFrame(rows, columns=[f.name for f in dataclasses.fields(Segment)])
+        hits = {m: Hits.from_table(hit_tables[m].take(grouped[m].get(query_id, np.zeros(0, np.int64))))
+                for m in prints}
+        segments += match_segments(query_id, prints, hits, opts, references)
+    return segments
 
 
 def sweep(bench: Path, hits_dir: Path, settings: list[str], modalities: list[str], evidence: list[str],
@@ -153,17 +154,17 @@ def sweep(bench: Path, hits_dir: Path, settings: list[str], modalities: list[str
     edits = pd.read_csv(bench / "edits.csv", dtype=str, keep_default_na=False)
     meta = pd.read_csv(bench / "queries_meta.csv", dtype=str, keep_default_na=False)
     negatives = set(meta.loc[meta["kind"] == "negative", "video_id"])
-    base = options.match_options(_scan_config([]))
+    base = _scan_config([]).match.per_modality(modalities)
     for setting in _grid(settings):
         match = _apply(base, setting)
         opts = calibrated(hits_dir, match, modalities, null_hours)
         pred = match_cached(hits_dir, opts, catalog)
-        fp_negative = int(pred["query_id"].isin(negatives).sum()) if len(pred) else 0
+        fp_negative = sum(s.query_id in negatives for s in pred)
         scored_pred, scored_gt = restrict_to_evidence(pred, gt, edits, evidence) if evidence else (pred, gt)
         m = evaluate(scored_pred, scored_gt)
-        decision = " ".join(f"{m}≥{o.min_score:.3f}" for m, o in opts.items())
-        print(f"{json.dumps(setting)} [decision {decision}]: final {m['final']:.3f} f1 {m['f1']:.3f} iou {m['iou']:.3f} "
-              f"precision {m['precision']:.3f} recall {m['recall']:.3f} AP {m['segment_ap']:.3f} "
+        decision = " ".join(f"{m}≥{o.align.min_score:.3f}" for m, o in opts.items())
+        print(f"{json.dumps(setting)} [decision {decision}]: final {m['final']:.3f} f1 {m['f1']:.3f} "
+              f"iou {m['iou']:.3f} precision {m['precision']:.3f} recall {m['recall']:.3f} AP {m['segment_ap']:.3f} "
               f"pred {len(scored_pred)} gt {len(scored_gt)} fp_negative {fp_negative}", flush=True)
         if groups:
             table = breakdown(scored_pred, scored_gt, edits).set_index("group")
@@ -182,7 +183,8 @@ def main() -> None:
     run = sub.add_parser("sweep")
     run.add_argument("--bench", type=Path, required=True)
     run.add_argument("--hits", type=Path, required=True)
-    run.add_argument("--set", action="append", default=[], help="match.FIELD=v1,v2,... (one grid axis)")
+    run.add_argument("--set", action="append", default=[],
+                     help="match.[MODALITY.]STEP.FIELD=v1,v2,... (one grid axis)")
     run.add_argument("--modalities", nargs="*", default=["audio", "visual"])
     run.add_argument("--evidence", nargs="*", default=[], help="score only copies with this evidence")
     run.add_argument("--null-hours", type=float, default=0.0,

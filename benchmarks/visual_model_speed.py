@@ -11,17 +11,19 @@ from __future__ import annotations
 
 import sys
 import time
+from functools import partial
 from pathlib import Path
 
 import numpy as np
 import torch
 
+from avm.fingerprint import FingerprintOptions
 from avm.media import DecodeOptions, decode_frames, remove_black_bars
 from avm.models import ModelSpec, build_model
 
 REPO = Path(__file__).resolve().parent.parent
-MODELS = {"visual_cnn": ModelSpec("visual_cnn", checkpoint="avm/models/checkpoints/visual_v1.pt"),
-          "visual_tiny": ModelSpec("visual_tiny")}
+SHIPPED = FingerprintOptions()
+MODELS = (SHIPPED.visual.spec(), ModelSpec("visual_tiny"))
 
 
 def best_of(repeats: int, fn) -> float:
@@ -34,6 +36,13 @@ def best_of(repeats: int, fn) -> float:
     return min(times)
 
 
+def embed_all(model: torch.nn.Module, decoded: list[np.ndarray], batch_size: int) -> None:
+    """Run ``model`` over every decoded frame, ``batch_size`` frames per call (as the fingerprinter does)."""
+    for frames in decoded:
+        for i in range(0, len(frames), batch_size):
+            model(torch.from_numpy(np.array(frames[i:i + batch_size])))
+
+
 def main(paths: list[str]) -> None:
     torch.set_num_threads(1)
     videos = paths or sorted(str(p) for p in (REPO / "data" / "demo" / "footage").glob("*.*"))
@@ -41,19 +50,15 @@ def main(paths: list[str]) -> None:
     decoded: list[np.ndarray] = []
     decode_seconds = 0.0
     for video in videos:
-        decode_seconds += best_of(2, lambda: decode_frames(video, opts))
+        decode_seconds += best_of(2, partial(decode_frames, video, opts))
         decoded.append(remove_black_bars(decode_frames(video, opts), opts.bar_threshold, opts.max_bar_fraction)[0])
     n = sum(len(f) for f in decoded)
     decode_ms = 1000 * decode_seconds / n
     print(f"decode (ffmpeg, {len(videos)} files, {n} frames at {opts.frame_rate:g} fps): {decode_ms:.2f} ms/frame")
-    for name, spec in MODELS.items():
+    for spec in MODELS:
         model, version = build_model(spec)
         with torch.inference_mode():
-            def run() -> None:
-                for frames in decoded:
-                    for i in range(0, len(frames), 512):
-                        model(torch.from_numpy(np.array(frames[i:i + 512])))
-            model_ms = 1000 * best_of(3, run) / n
+            model_ms = 1000 * best_of(3, partial(embed_all, model, decoded, SHIPPED.frame_batch_size)) / n
         print(f"{version}: {model_ms:.3f} ms/frame; decode + model keeps "
               f"{decode_ms / (decode_ms + model_ms):.2f} of decode-only throughput")
 

@@ -7,9 +7,20 @@ import hydra
 import pandas as pd
 from omegaconf import DictConfig
 
-from avm.evaluate import read_ground_truth_csv, read_predictions, write_json
-from avm.evaluate.report import REPORT_FILES, format_breakdown, format_table, write_report
-from jobs import CONFIG_DIR
+from avm.config import CONFIG_DIR, to_options
+from avm.evaluate import (
+    REPORT_FILES,
+    format_breakdown,
+    format_table,
+    read_ground_truth_csv,
+    read_predictions,
+    write_json,
+    write_report,
+)
+from avm.evaluate.config import EvaluateConfig
+from jobs.schemas import register_configs
+
+register_configs()
 
 
 def beside_ground_truth(value: str | None, ground_truth: Path, name: str) -> pd.DataFrame | None:
@@ -22,13 +33,13 @@ def beside_ground_truth(value: str | None, ground_truth: Path, name: str) -> pd.
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
 def main(cfg: DictConfig) -> None:
-    ground_truth, output = Path(cfg.ground_truth), Path(cfg.output)
-    edits = beside_ground_truth(cfg.edits, ground_truth, "edits.csv")
-    meta = beside_ground_truth(cfg.queries_meta, ground_truth, "queries_meta.csv")
-    report_dir = Path(cfg.report_dir) if cfg.report_dir is not None else output.parent
-    report = write_report(read_predictions(str(cfg.predictions)), read_ground_truth_csv(ground_truth), report_dir,
-                          edits_df=edits, queries_meta=meta, label=str(cfg.label),
-                          evidence=tuple(cfg.evidence))
+    job = to_options(cfg, EvaluateConfig)
+    ground_truth, output = Path(job.ground_truth), Path(job.output)
+    edits = beside_ground_truth(job.edits, ground_truth, "edits.csv")
+    meta = beside_ground_truth(job.queries_meta, ground_truth, "queries_meta.csv")
+    report_dir = Path(job.report_dir) if job.report_dir is not None else output.parent
+    report = write_report(read_predictions(job.predictions), read_ground_truth_csv(ground_truth), report_dir,
+                          edits_df=edits, queries_meta=meta, label=job.label, evidence=tuple(job.evidence))
     written = [report_dir / name for name in REPORT_FILES]
     if output.resolve() != (report_dir / "metrics.json").resolve():
         write_json(report, output)

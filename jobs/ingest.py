@@ -3,14 +3,19 @@
 import hydra
 from omegaconf import DictConfig
 
+from avm.config import CONFIG_DIR, to_options
 from avm.manifest import read_inputs
-from avm.pipeline.runner import ingest_from_config
-from jobs import CONFIG_DIR
+from avm.pipeline.config import IngestConfig
+from avm.pipeline.runner import ingest
+from jobs.schemas import register_configs
+
+register_configs()
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="ingest")
 def main(cfg: DictConfig) -> None:
-    summary = ingest_from_config(cfg, read_inputs(str(cfg.input)))
+    job = to_options(cfg, IngestConfig)
+    summary = ingest(job, read_inputs(job.input))
     print("\n".join(summary.lines()))
 
 

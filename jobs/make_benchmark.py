@@ -4,32 +4,35 @@ import json
 from pathlib import Path
 
 import hydra
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig
 
+from avm.bench.config import BenchConfig
 from avm.bench.generate import build_benchmark
-from avm.bench.preset import Preset
-from jobs import CONFIG_DIR
+from avm.config import CONFIG_DIR, to_options
+from avm.paths import PACKAGE_ROOT
+from jobs.schemas import register_configs
 
-REPO = Path(CONFIG_DIR).parent
+register_configs()
 
 
 def _from_repo(path: str) -> Path:
     """``path`` as given when absolute, else relative to the repository root."""
-    return Path(path) if Path(path).is_absolute() else (REPO / path).resolve()
+    return Path(path) if Path(path).is_absolute() else (PACKAGE_ROOT / path).resolve()
 
 
-def media_dirs(cfg: DictConfig) -> list[Path]:
+def media_dirs(job: BenchConfig) -> list[Path]:
     """The main media folder and the extra ones that exist."""
-    extra = [_from_repo(d) for d in cfg.extra_media_dirs]
+    extra = [_from_repo(d) for d in job.extra_media_dirs]
     for missing in (d for d in extra if not d.is_dir()):
         print(f"note: extra media folder {missing} not found, skipped (scripts/fetch_extra_media.sh fills it)")
-    return [_from_repo(cfg.media_dir), *(d for d in extra if d.is_dir())]
+    return [_from_repo(job.media_dir), *(d for d in extra if d.is_dir())]
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="make_benchmark")
 def main(cfg: DictConfig) -> None:
-    preset = Preset.from_mapping(OmegaConf.to_container(cfg.bench, resolve=True))
-    built = build_benchmark(media_dirs(cfg), Path(cfg.out_dir), preset, seed=int(cfg.seed), jobs=int(cfg.jobs))
+    job = to_options(cfg, BenchConfig)
+    preset = job.bench
+    built = build_benchmark(media_dirs(job), Path(job.out_dir), preset, seed=job.seed, jobs=job.jobs)
     state = "already built" if built["skipped"] else f"built in {built['seconds']:.0f} s"
     print(f"benchmark {preset.name!r} (seed {built['seed']}) {state}: {built['out_dir']}")
     print(f"catalog: {built['n_catalog']} videos, {built['catalog_hours']:.2f} h ({built['n_refs']} references, "

@@ -1,20 +1,26 @@
-"""avm match FILE: one file against the catalog, printed as a table."""
+"""avm match FILE: one file against the catalog, in-process, printed as a table."""
 
 import hydra
+import pandas as pd
 from omegaconf import DictConfig
 
-from avm.pipeline.runner import match_file_from_config
-from jobs import CONFIG_DIR
+from avm.config import CONFIG_DIR, to_options
+from avm.pipeline import match_file
+from avm.pipeline.config import MatchFileConfig
+from jobs.schemas import register_configs
+
+register_configs()
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="match_file")
 def main(cfg: DictConfig) -> None:
-    table = match_file_from_config(cfg, str(cfg.file))
-    if table.num_rows == 0:
-        print(f"{cfg.file}: no copied segment found")
+    job = to_options(cfg, MatchFileConfig)
+    segments = match_file(job, job.file)
+    if not segments:
+        print(f"{job.file}: no copied segment found")
         return
-    frame = table.drop_columns(["run_id"]).to_pandas().sort_values(["score"], ascending=False)
-    print(frame.to_string(index=False, float_format=lambda x: f"{x:.2f}"))
+    frame = pd.DataFrame([s.to_row("match") for s in segments]).drop(columns=["run_id"])
+    print(frame.sort_values(["score"], ascending=False).to_string(index=False, float_format=lambda x: f"{x:.2f}"))
 
 
 if __name__ == "__main__":

@@ -3,15 +3,20 @@
 import hydra
 from omegaconf import DictConfig
 
+from avm.config import CONFIG_DIR, to_options
 from avm.manifest import read_inputs
-from avm.pipeline.runner import scan_from_config
-from jobs import CONFIG_DIR
+from avm.pipeline.config import ScanConfig
+from avm.pipeline.runner import scan
+from jobs.schemas import register_configs
+
+register_configs()
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="scan")
 def main(cfg: DictConfig) -> None:
-    queries = None if str(cfg.queries) == "catalog" else read_inputs(str(cfg.queries))
-    result = scan_from_config(cfg, queries, str(cfg.output_dir))
+    job = to_options(cfg, ScanConfig)
+    queries = None if job.queries == "catalog" else read_inputs(job.queries)
+    result = scan(job, queries)
     print("\n".join(result.lines()))
 
 

@@ -1,4 +1,5 @@
-"""avm train train=audio|visual: self-supervised contrastive training of an embedder, then a held-out evaluation."""
+"""avm train train=audio|visual [+experiment=NAME]: self-supervised contrastive training of an embedder, then a
+held-out evaluation."""
 
 import json
 import logging
@@ -11,16 +12,17 @@ os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
 import hydra  # noqa: E402
 from omegaconf import DictConfig  # noqa: E402
 
-from avm.pipeline.options import train_job  # noqa: E402
-from avm.train import run  # noqa: E402
-from avm.train.retrieval import format_results  # noqa: E402
-from jobs import CONFIG_DIR  # noqa: E402
+from avm.config import CONFIG_DIR, to_options  # noqa: E402
+from avm.train import TrainConfig, format_results, run  # noqa: E402
+from jobs.schemas import register_configs  # noqa: E402
+
+register_configs()
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
 def main(cfg: DictConfig) -> None:
     logging.getLogger("avm").setLevel(logging.INFO)
-    summary = run(train_job(cfg))
+    summary = run(to_options(cfg, TrainConfig))
     shown = {k: v for k, v in summary.items() if k not in ("config", "heldout", "data")}
     print(json.dumps(shown, indent=2, default=str))
     if "heldout" in summary:

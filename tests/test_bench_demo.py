@@ -92,7 +92,7 @@ def test_files_and_durations_follow_the_plan(built: dict, plan: BenchPlan) -> No
     for folder, items in ((built["refs_dir"], plan.refs), (built["queries_dir"], plan.queries)):
         files = sorted(Path(folder).glob("*.mp4"))
         assert [f.stem for f in files] == [getattr(i, "video_id", None) or i.query_id for i in items]
-        for path, item in zip(files, items):
+        for path, item in zip(files, items, strict=True):
             assert abs(_duration(path) - item.duration) < 0.5, path.name
             with av.open(str(path)) as container:
                 video, audio = container.streams.video[0], container.streams.audio[0]

@@ -15,6 +15,7 @@ from avm.bench import EDITS, BenchPlan, Borrow, Preset, build_benchmark, plan_be
 from avm.bench.compose import Scene
 from avm.bench.edits import AUDIO
 from avm.bench.generate import EDITS_COLUMNS, MANIFEST_COLUMNS, META_COLUMNS
+from avm.config import CONFIG_DIR, to_options
 from avm.media.tools import ffmpeg_exe
 from avm.schema import HACKATHON_GT_COLUMNS
 
@@ -26,7 +27,7 @@ RATE = 16000
 
 @pytest.fixture(scope="module")
 def preset() -> Preset:
-    return Preset.from_mapping(OmegaConf.to_container(OmegaConf.load(REPO / "conf" / "bench" / "small.yaml")))
+    return to_options(OmegaConf.load(REPO / "conf" / "bench" / "small.yaml"), Preset)
 
 
 @pytest.fixture(scope="module")
@@ -139,7 +140,7 @@ def test_segments_lie_within_their_files(built: dict, durations: dict[str, float
         by_pair.setdefault((query, ref), []).append(_span(r_seg))
     for spans in by_pair.values():  # one query never copies the same stretch of a reference twice
         spans.sort()
-        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:])), spans
+        assert all(a[1] <= b[0] for a, b in zip(spans, spans[1:], strict=False)), spans
 
 
 def test_speed_changes_both_lengths_exactly(plan: BenchPlan) -> None:
@@ -244,12 +245,15 @@ def test_replaced_soundtrack_does_not_match(built: dict, plan: BenchPlan) -> Non
 def test_presets_compose_from_the_job_config(name: str) -> None:
     from hydra import compose, initialize_config_dir
 
-    from jobs import CONFIG_DIR
+    from avm.bench.config import BenchConfig
+    from jobs.schemas import register_configs
 
+    register_configs()
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="make_benchmark", overrides=[f"bench={name}"])
-    preset = Preset.from_mapping(OmegaConf.to_container(cfg.bench, resolve=True))
-    assert preset.name == name and cfg.out_dir.endswith(f"bench/{name}")
+        job = to_options(compose(config_name="make_benchmark", overrides=[f"bench={name}"]), BenchConfig)
+    preset = job.bench
+    assert preset.name == name and job.out_dir.endswith(f"bench/{name}")
+    assert isinstance(preset.borrow_seconds, tuple)
     assert preset.borrow_seconds[0] >= 5 and preset.borrow_seconds[1] <= 120
 
 

@@ -1,64 +1,177 @@
-"""Every job config composes and turns into stage options; the cluster launcher config is valid."""
+"""Config from one source: every job composes with every group option into typed option objects, every option is
+settable from the command line, and the YAML holds only presets and overrides of the code defaults."""
 
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
 from hydra import compose, initialize_config_dir
+from hydra.errors import ConfigCompositionException
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
-from avm.pipeline import options
-from jobs import CONFIG_DIR
+from avm.config import CONFIG_DIR, to_options
+from avm.match import MatchConfig
+from jobs.schemas import JOB_SCHEMAS, register_configs
 
 REPO = Path(__file__).resolve().parent.parent
-JOB_CONFIGS = {"ingest": ["input=x"], "scan": [], "match_file": ["file=x"], "evaluate": ["ground_truth=x"],
-               "demo": [], "train": []}
+CONF = Path(CONFIG_DIR)
+REQUIRED = {"ingest": ["input=x"], "match_file": ["file=x"], "evaluate": ["ground_truth=x"]}
+
+register_configs()
 
 
-@pytest.mark.parametrize("name", sorted(JOB_CONFIGS))
-def test_job_configs_compose(name):
+def compose_job(job: str, overrides: list[str] = ()) -> DictConfig:
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name=name, overrides=JOB_CONFIGS[name])
-    if "model" in cfg:
-        fp = options.fingerprint_options(cfg)
-        assert set(fp.models) == set(fp.modalities) == {"audio", "visual"}
-        assert options.decode_options(cfg).sample_rate == 16000
-        assert options.query_steps(cfg) == {"audio": 0.5, "visual": 0.5}
-    if "index" in cfg:
-        assert options.index_options(cfg).uri.endswith("lancedb")
-    if "train" in cfg:
-        assert options.train_job(cfg).loop is not None
+        return compose(config_name=job, overrides=[*REQUIRED.get(job, []), *overrides])
 
 
-def test_cluster_and_s3_variants_compose():
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="scan", overrides=["ray=cluster", "index=s3", "model.modalities=[audio]"])
-    assert options.ray_options(cfg).embed_gpus == 1.0 and options.ray_options(cfg).address == "auto"
-    assert options.index_options(cfg).uri.startswith("s3://")
-    assert options.decode_options(cfg).decode_video is False
+def job_groups(job: str) -> list[str]:
+    """The config groups a job's primary config picks in its defaults list."""
+    entries = yaml.safe_load((CONF / f"{job}.yaml").read_text())["defaults"]
+    return [next(iter(e)) for e in entries if isinstance(e, dict)]
 
 
-def test_unknown_setting_is_an_error():
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="scan", overrides=["+match.min_simlarity=0.3"])
-    with pytest.raises(ValueError, match="min_simlarity"):
-        options.match_options(cfg)
+def group_options(group: str) -> list[str]:
+    return sorted(p.stem for p in (CONF / group).glob("*.yaml"))
+
+
+CASES = [(job, group, option) for job in JOB_SCHEMAS for group in job_groups(job) for option in group_options(group)]
+
+
+@pytest.mark.parametrize("job,group,option", CASES, ids=[f"{j}-{g}={o}" for j, g, o in CASES])
+def test_every_job_composes_with_every_group_option(job, group, option):
+    cfg = compose_job(job, [f"{group}={option}"])
+    options = to_options(cfg, JOB_SCHEMAS[job])
+    assert isinstance(options, JOB_SCHEMAS[job])
+    if hasattr(options, "match") and hasattr(options, "model"):
+        per_modality = options.match.per_modality(options.model.modalities)
+        assert set(per_modality) == set(options.model.modalities)
+
+
+def _leaves(node: Any, prefix: str = "") -> list[tuple[str, Any]]:
+    if isinstance(node, DictConfig):
+        return [leaf for key in node for leaf in _leaves(node._get_node(key), f"{prefix}{key}.")]
+    return [(prefix[:-1], node._value() if hasattr(node, "_value") else node)]
+
+
+def _override(key: str, value: Any) -> str | None:
+    """``key=value`` in Hydra's override grammar for plain values (None where the value has no plain form)."""
+    if isinstance(value, (list, dict, ListConfig, DictConfig)):
+        return None
+    if value is None:
+        return f"{key}=null"
+    if isinstance(value, bool):
+        return f"{key}={str(value).lower()}"
+    if isinstance(value, (int, float)):
+        return f"{key}={value}"
+    text = str(value)
+    return None if "${" in text or text == "???" else f"{key}='{text}'"
+
+
+@pytest.mark.parametrize("job", sorted(JOB_SCHEMAS))
+def test_every_option_is_settable_from_the_command_line(job):
+    cfg = compose_job(job)
+    overrides = [o for key, value in _leaves(cfg) if (o := _override(key, value)) is not None]
+    assert len(overrides) > 5
+    again = compose_job(job, overrides)
+    assert to_options(again, JOB_SCHEMAS[job]) == to_options(cfg, JOB_SCHEMAS[job])
+
+
+def _schema_of_group(group: str, raw: dict[str, Any]) -> DictConfig:
+    """The code defaults a group file is merged over: its own schema entry, else the job schema's node."""
+    for entry in raw.get("defaults", []):
+        if isinstance(entry, str) and entry.endswith("_schema"):
+            from hydra.core.config_store import ConfigStore
+            return OmegaConf.create(ConfigStore.instance().load(f"{group}/{entry}.yaml").node)
+    for schema in JOB_SCHEMAS.values():
+        node = OmegaConf.structured(schema)
+        if group in node:
+            return node[group]
+    raise AssertionError(f"no schema has a {group!r} node")
+
+
+def _inside_free_mapping(schema: DictConfig, key: str) -> bool:
+    """Whether ``key`` lies inside a ``dict``-typed field (free keys, e.g. storage_options) of ``schema``."""
+    parts = key.split(".")
+    for end in range(len(parts) - 1, 0, -1):
+        node = OmegaConf.select(schema, ".".join(parts[:end]), default=None)
+        if isinstance(node, DictConfig):
+            return OmegaConf.get_type(node) is dict
+    return False
+
+
+GROUP_FILES = sorted(p for p in CONF.glob("*/*.yaml"))
+
+
+@pytest.mark.parametrize("path", GROUP_FILES, ids=[f"{p.parent.name}/{p.name}" for p in GROUP_FILES])
+def test_group_files_hold_only_overrides_of_known_keys(path):
+    """A YAML value equal to the code default is a default written twice; a key the code lacks is a typo."""
+    group = path.parent.name
+    if group == "experiment":  # recipes: global overrides, checked by composing them
+        return
+    raw = yaml.safe_load(path.read_text()) or {}
+    schema = _schema_of_group(group, raw)
+    repeated, unknown = [], []
+    for key, value in _leaves(OmegaConf.create({k: v for k, v in raw.items() if k != "defaults"})):
+        lookup = key
+        if group == "match" and key.startswith("modality."):
+            lookup = key.split(".", 2)[2]  # modality.<name>.<step>.<field> overrides the shared <step>.<field>
+        default = OmegaConf.select(schema, lookup, default="<unknown>", throw_on_missing=False)
+        if default == "<unknown>" and not _inside_free_mapping(schema, lookup):
+            unknown.append(key)
+        elif not isinstance(value, (list, dict)) and default == value:
+            repeated.append(f"{key}={value}")
+    assert not unknown, f"{path}: keys the code does not know: {unknown}"
+    assert not repeated, f"{path}: values equal to the code defaults (write defaults once, in the dataclasses): {repeated}"
+
+
+def test_false_positive_rate_is_settable_for_every_modality():
+    cfg = compose_job("scan", ["match.calibration.false_positives_per_hour=0.01"])
+    job = to_options(cfg, JOB_SCHEMAS["scan"])
+    opts = job.match.per_modality(job.model.modalities)
+    assert {m: o.calibration.false_positives_per_hour for m, o in opts.items()} == {"audio": 0.01, "visual": 0.01}
+
+
+def test_unknown_settings_are_errors():
+    with pytest.raises(ConfigCompositionException, match="min_simlarity"):
+        compose_job("scan", ["match.align.min_simlarity=0.3"])
+    with pytest.raises(ConfigCompositionException, match="vidio"):
+        compose_job("scan", ["match.modality.vidio.align.min_hits=7"])
+    with pytest.raises(ConfigCompositionException, match="min_similarity"):  # a key belongs to its step
+        compose_job("scan", ["match.modality.audio.min_similarity=0.3"])
 
 
 def test_match_settings_are_shared_with_per_modality_overrides():
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="scan", overrides=["match.max_gap=3.0", "+match.modality.visual.min_hits=7"])
-        audio_only = compose(config_name="scan", overrides=["model.modalities=[audio]"])
-        typo = compose(config_name="scan", overrides=["+match.modality.vidio.min_hits=7"])
-    opts = options.match_options(cfg)
-    assert set(opts) == {"audio", "visual"}
-    assert opts["visual"].max_gap == 3.0 and opts["visual"].min_hits == 7
-    assert opts["audio"].min_hits == cfg.match.modality.audio.min_hits and opts["audio"].window_overlap == 1.0
-    assert opts["audio"].max_gap == cfg.match.modality.audio.max_gap  # a per-modality value wins over the shared one
-    assert set(options.match_options(audio_only)) == {"audio"}
-    with pytest.raises(ValueError, match="vidio"):
-        options.match_options(typo)
+    cfg = compose_job("scan", ["match.align.max_gap=3.0", "match.modality.visual.align.min_hits=7",
+                               "match.modality.audio.refine.edge_fraction=0"])
+    job = to_options(cfg, JOB_SCHEMAS["scan"])
+    assert isinstance(job.match, MatchConfig)
+    opts = job.match.per_modality(job.model.modalities)
+    assert opts["visual"].align.max_gap == 3.0 and opts["visual"].align.min_hits == 7
+    assert opts["audio"].refine.edge_fraction == 0 and opts["visual"].refine.edge_fraction == 0.5
+    shipped = yaml.safe_load((CONF / "match" / "default.yaml").read_text())["modality"]["audio"]
+    for step, values in shipped.items():  # a per-modality value wins over the shared one
+        for key, value in values.items():
+            assert getattr(getattr(opts["audio"], step), key) == value
+    audio_only = to_options(compose_job("scan", ["model.modalities=[audio]"]), JOB_SCHEMAS["scan"])
+    assert set(audio_only.match.per_modality(audio_only.model.modalities)) == {"audio"}
+
+
+def test_cluster_and_s3_variants_compose():
+    job = to_options(compose_job("scan", ["ray=cluster", "index=s3", "model.modalities=[audio]"]), JOB_SCHEMAS["scan"])
+    assert job.ray.embed.gpus == 1.0 and job.ray.address == "auto" and job.ray.embed.actors == 8
+    assert job.index.uri.startswith("s3://")
+    assert job.model.modalities == ("audio",)
+
+
+def test_defaults_reach_the_option_objects():
+    job = to_options(compose_job("scan"), JOB_SCHEMAS["scan"])
+    assert job.index.uri == "outputs/lancedb" and job.media.sample_rate == 16000
+    assert job.model.query_steps() == {"audio": 0.5, "visual": 0.5}
+    assert job.model.audio.checkpoint.endswith("audio_v2.pt")
 
 
 def test_cluster_launcher_config_is_valid():

@@ -13,26 +13,27 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from avm.evaluate.breakdown import (
+from avm.evaluate.report import write_report
+from avm.evaluate.tables import (
     UNASSIGNED,
     annotate_ground_truth,
     assign_predictions,
     breakdown,
     edit_names,
     false_positive_counts,
+    format_breakdown,
     restrict_to_evidence,
 )
-from avm.evaluate.report import format_breakdown, write_report
-from avm.schema import HACKATHON_GT_COLUMNS, PAIR_COLUMNS
+from avm.schema import HACKATHON_GT_COLUMNS
+from avm.types import Segment
 
 AVM = shutil.which("avm") or str(Path(sys.executable).parent / "avm")
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def pairs(*rows: tuple) -> pd.DataFrame:
-    """Rows of (query_id, qs, qe, ref_id, rs, re[, score])."""
-    cols = list(PAIR_COLUMNS) + (["score"] if rows and len(rows[0]) == 7 else [])
-    return pd.DataFrame(list(rows), columns=cols)
+def pairs(*rows: tuple) -> list[Segment]:
+    """Segments from rows of (query_id, qs, qe, ref_id, rs, re[, score])."""
+    return [Segment(*row) for row in rows]
 
 
 # Ground truth as the benchmark writes it: ids with .mp4, "start-end" segments, one edits row per GT row.
@@ -65,8 +66,8 @@ def edits() -> pd.DataFrame:
 
 
 @pytest.fixture
-def gt() -> pd.DataFrame:
-    """GT_ROWS as a pair table (ids without .mp4, to be matched with the edits table's ids)."""
+def gt() -> list[Segment]:
+    """GT_ROWS as segments (ids without .mp4, to be matched with the edits table's ids)."""
     return pairs(("q1", 0, 10, "r1", 0, 10), ("q1", 20, 30, "r2", 5, 15), ("q2", 0, 10, "r1", 30, 40),
                  ("q2", 20, 40, "r3", 0, 20))
 
@@ -143,7 +144,7 @@ def test_breakdown_without_edits_and_with_unedited_rows(gt):
     plain = pd.DataFrame({"ID_piracy": ["a"], "segment": ["0-5"], "ID_license": ["b"], "segment.1": ["0-5"],
                           "edits": [""], "evidence": ["both"]})
     table = breakdown(pairs(("a", 0, 5, "b", 0, 5, 1.0)), pairs(("a", 0, 5, "b", 0, 5)), plain)
-    assert ("edit", "none") in set(zip(table["group_type"], table["group"]))
+    assert ("edit", "none") in set(zip(table["group_type"], table["group"], strict=True))
     assert table.set_index("group").loc["standard", "final"] == pytest.approx(1.0)
 
 
@@ -207,7 +208,7 @@ def test_evaluate_job_finds_edits_and_meta_beside_ground_truth(tmp_path, edits):
     edits[list(HACKATHON_GT_COLUMNS)].to_csv(bench / "ground_truth.csv", index=False)
     edits.to_csv(bench / "edits.csv", index=False)
     META.to_csv(bench / "queries_meta.csv", index=False)
-    PRED.to_csv(tmp_path / "pred.csv", index=False)
+    Segment.to_table(PRED, "test").to_pandas().to_csv(tmp_path / "pred.csv", index=False)
     out = tmp_path / "eval" / "metrics.json"
     run = subprocess.run([AVM, "evaluate", f"predictions={tmp_path / 'pred.csv'}",
                           f"ground_truth={bench / 'ground_truth.csv'}", f"output={out}",
@@ -221,12 +222,13 @@ def test_evaluate_job_finds_edits_and_meta_beside_ground_truth(tmp_path, edits):
 
 
 def test_restrict_to_evidence_scores_one_modality_on_the_copies_it_can_see(gt, edits):
-    pred = pd.concat([PRED, pairs(("q1", 20, 30, "r2", 5, 15, 0.9))], ignore_index=True)
+    pred = [*PRED, *pairs(("q1", 20, 30, "r2", 5, 15, 0.9))]
     scoped_pred, scoped_gt = restrict_to_evidence(pred, gt, edits, ["audio", "both"])
     # GT row 1 (q1↔r2) has visual evidence only: it leaves the ground truth, and so does the prediction on its pair
-    assert len(scoped_gt) == 3 and not ((scoped_gt.query_id == "q1") & (scoped_gt.ref_id == "r2")).any()
-    assert not ((scoped_pred.query_id == "q1") & (scoped_pred.ref_id == "r2")).any()
+    assert len(scoped_gt) == 3 and not any((s.query_id, s.ref_id) == ("q1", "r2") for s in scoped_gt)
+    assert not any((s.query_id, s.ref_id) == ("q1", "r2") for s in scoped_pred)
     # predictions on pairs without any copy (negative query q3) stay: they are still false positives
-    assert (scoped_pred.query_id == "q3").sum() == 2 and len(scoped_pred) == len(PRED)
+    assert sum(s.query_id == "q3" for s in scoped_pred) == 2 and len(scoped_pred) == len(PRED)
+    assert scoped_gt == [gt[0], gt[2], gt[3]] and all(s in pred for s in scoped_pred)  # the segments given
     visual_pred, visual_gt = restrict_to_evidence(pred, gt, edits, ["visual"])
-    assert len(visual_gt) == 1 and set(visual_pred.ref_id[visual_pred.query_id == "q2"]) == set()
+    assert len(visual_gt) == 1 and {s.ref_id for s in visual_pred if s.query_id == "q2"} == set()

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from avm.fingerprint import FingerprintOptions, Fingerprinter, PoolingOptions, pool_intervals
+from avm.fingerprint import Fingerprinter, FingerprintOptions, ModalityModel, PoolingOptions, pool_intervals
 from avm.media import DecodeOptions, decode, decode_audio
 from avm.models import ModelSpec, build_model, save_checkpoint
 
@@ -15,8 +15,8 @@ from conftest import DEMO_MEDIA, make_clip
 
 def _fingerprinter(**kw) -> Fingerprinter:
     return Fingerprinter(FingerprintOptions(
-        models={"audio": ModelSpec("audio_cnn"), "visual": ModelSpec("visual_tiny")},
-        pooling={"audio": PoolingOptions(2.0, 1.0), "visual": PoolingOptions(2.0, 1.0)}, **kw))
+        audio=ModalityModel("audio_cnn", pooling=PoolingOptions(2.0, 1.0)),
+        visual=ModalityModel("visual_tiny", pooling=PoolingOptions(2.0, 1.0)), **kw))
 
 
 def test_pooling_windows_times_and_norms():

@@ -2,10 +2,25 @@
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
+import pyarrow as pa
 import pytest
 
-from avm.index import FingerprintStore, IndexOptions, fingerprint_rows, knn
+from avm.index import (
+    FingerprintStore,
+    IndexOptions,
+    SearchOptions,
+    impostor_similarities,
+    knn,
+    read_calibration,
+    sql_list,
+    sql_literal,
+    write_calibration,
+)
+from avm.schema import VIDEOS_SCHEMA
+from avm.types import Fingerprints, Hits
 
 
 def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
@@ -21,7 +36,7 @@ def _fill(store: FingerprintStore, rng: np.random.Generator, videos: int, per_vi
         walk = np.cumsum(steps, axis=0) + _unit(rng, 1, dim) * 3
         v = walk / np.linalg.norm(walk, axis=1, keepdims=True)
         t = np.arange(per_video, dtype=np.float32)
-        store.add_fingerprints("audio", fingerprint_rows(f"v{i}", "audio", t, t + 2, v, "test-model"))
+        store.add_fingerprints("audio", Fingerprints("audio", t, t + 2, v, "test-model").to_rows(f"v{i}"))
         vectors[f"v{i}"] = v
     return vectors
 
@@ -36,12 +51,14 @@ def test_write_read_search_and_delete(tmp_path):
     assert rows["model_version"][0].as_py() == "test-model"
     query = vectors["v2"][10:13] + 0.01 * _unit(rng, 3, 32)
     hits = knn(store, "audio", query, k=3)
-    top = hits.to_pandas().sort_values("similarity", ascending=False).groupby("query_index").first()
+    assert isinstance(hits, Hits) and len(hits) == 9
+    top = hits.to_table().to_pandas().sort_values("similarity", ascending=False).groupby("query_index").first()
     assert list(top["video_id"]) == ["v2"] * 3 and list(top["t_start"]) == [10.0, 11.0, 12.0]
     excluded = knn(store, "audio", query, k=3, exclude_video_id="v2")
-    assert "v2" not in set(excluded["video_id"].to_pylist()) and excluded.num_rows == 9
+    assert "v2" not in set(excluded.video_id) and len(excluded) == 9
     store.delete_fingerprints(["v2"], ("audio",))
     assert store.count("audio") == 200 and store.intervals_of("audio", "v2").num_rows == 0
+    assert len(knn(store, "visual", query, k=3)) == 0  # no such table: no hits
 
 
 def test_dimension_mismatch_is_refused(tmp_path):
@@ -60,8 +77,51 @@ def test_ann_index_recall_against_exact_search(tmp_path):
     assert store.has_vector_index("audio")
     queries = np.concatenate([v[::25] for v in vectors.values()]) + 0.05 * _unit(rng, 160, 32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
-    exact = knn(store, "audio", queries, k=10, exact=True).to_pandas()
-    approx = knn(store, "audio", queries, k=10).to_pandas()
-    key = lambda df: set(zip(df.query_index, df.video_id, df.t_start))  # noqa: E731
+    k = SearchOptions().k
+    exact = knn(store, "audio", queries, k=k, exact=True).to_table().to_pandas()
+    approx = knn(store, "audio", queries, k=k).to_table().to_pandas()
+    key = lambda df: set(zip(df.query_index, df.video_id, df.t_start, strict=True))  # noqa: E731
     recall = len(key(exact) & key(approx)) / len(key(exact))
     assert recall >= 0.9
+
+
+def test_sql_literals_quote_ids_with_quotes(tmp_path):
+    assert sql_literal("it's") == "'it''s'" and sql_list(["a", "b'c"]) == "('a', 'b''c')"
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
+    t = np.arange(4, dtype=np.float32)
+    for video_id in ("o'brien", "plain"):
+        store.add_fingerprints("audio", Fingerprints("audio", t, t + 1, _unit(np.random.default_rng(3), 4, 8)).to_rows(
+            video_id))
+    assert store.intervals_of("audio", "o'brien").num_rows == 4
+    hits = knn(store, "audio", _unit(np.random.default_rng(4), 2, 8), k=8, exclude_video_id="o'brien")
+    assert set(hits.video_id) == {"plain"}
+    store.delete_fingerprints(["o'brien"], ["audio"])
+    assert store.count("audio") == 4
+
+
+def test_ok_videos_and_calibration_rows(tmp_path):
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
+    row = {"uri": "x", "duration": 1.0, "streams": "[]", "content_hash": "", "error": "",
+           "ingested_at": datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC), "model_versions": "{}",
+           "n_intervals": 1}
+    store.upsert_videos(pa.Table.from_pylist([{**row, "video_id": v, "status": s}
+                                              for v, s in (("a", "ok"), ("b", "failed"), ("c", "ok"))],
+                                             schema=VIDEOS_SCHEMA))
+    assert store.ok_videos(["video_id"]).to_pylist() == [{"video_id": "a"}, {"video_id": "c"}]
+    assert read_calibration(store, "key") is None
+    write_calibration(store, "key", '{"a": 1}')
+    write_calibration(store, "key", '{"a": 2}')
+    write_calibration(store, "other", "{}")
+    assert read_calibration(store, "key") == '{"a": 2}' and read_calibration(store, "other") == "{}"
+
+
+def test_impostor_similarities_are_the_best_match_in_another_video(tmp_path):
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
+    vectors = _fill(store, np.random.default_rng(5), videos=4, per_video=30)
+    found = impostor_similarities(store, "audio", samples=40, k=4)
+    stored = {v: x.astype(np.float16).astype(np.float32) for v, x in vectors.items()}
+    rows = [(v, x) for v in stored for x in stored[v]]
+    picks = np.sort(np.random.default_rng(0).choice(len(rows), size=40, replace=False))
+    expected = [max(float(np.max(other @ rows[i][1])) for v, other in stored.items() if v != rows[i][0])
+                for i in picks]
+    assert len(found) == 40 and np.allclose(np.sort(found), np.sort(expected), atol=1e-3)

@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import datetime
+
 import numpy as np
 import pyarrow as pa
+import pytest
 
-from avm.index import HITS_SCHEMA
 from avm.match import (
-    Fingerprints,
+    AlignOptions,
+    CalibrationOptions,
+    FuseOptions,
+    MatchConfig,
     MatchOptions,
-    Segment,
+    RefineOptions,
     align_hits,
     fuse_modalities,
     line_track,
@@ -17,13 +22,17 @@ from avm.match import (
     refine_segment,
 )
 from avm.match.align import boundary_margin, candidate_speeds
+from avm.match.options import AlignOverrides
+from avm.schema import HITS_SCHEMA
+from avm.types import Fingerprints, Hits, Segment
 
 
-def _hits(rows: list[tuple[int, str, float, float]], window: float = 2.0) -> pa.Table:
-    qi, vid, rt, sim = zip(*rows)
-    return pa.table({"query_index": pa.array(qi, pa.int32()), "video_id": list(vid),
-                     "t_start": pa.array(rt, pa.float32()), "t_end": pa.array(np.add(rt, window), pa.float32()),
-                     "similarity": pa.array(sim, pa.float32())}, schema=HITS_SCHEMA)
+def _hits(rows: list[tuple[int, str, float, float]], window: float = 2.0) -> Hits:
+    qi, vid, rt, sim = zip(*rows, strict=True)
+    return Hits.from_table(pa.table({
+        "query_index": pa.array(qi, pa.int32()), "video_id": list(vid), "t_start": pa.array(rt, pa.float32()),
+        "t_end": pa.array(np.add(rt, window), pa.float32()), "similarity": pa.array(sim, pa.float32())},
+        schema=HITS_SCHEMA))
 
 
 def _query_times(n: int, step: float = 0.5, window: float = 2.0):
@@ -36,7 +45,7 @@ def test_consistent_offset_becomes_one_segment_with_offset():
     # intervals starting at 10–20 s (centres 11–21 s) hit the reference 100 s later
     copied = [(i, "ref", 100.0 + round(t0[i]), 0.9) for i in range(20, 41)]
     noise = [(i, f"other{i % 3}", float(i * 7 % 50), 0.55) for i in range(60)]
-    segs = align_hits("q", t0, t1, _hits(copied + noise), "audio", MatchOptions(min_similarity=0.6))
+    segs = align_hits("q", t0, t1, _hits(copied + noise), "audio", AlignOptions(min_similarity=0.6))
     assert len(segs) == 1
     s = segs[0]
     assert (s.query_id, s.ref_id, s.modality) == ("q", "ref", "audio")
@@ -51,7 +60,7 @@ def test_two_segments_two_references_and_short_runs_dropped():
     rows = [(i, "a", 5.0 + t0[i], 0.8) for i in range(0, 30)]  # 0–16.5 s ↔ a at +5 s
     rows += [(i, "b", t0[i] - 20.0 + 50, 0.8) for i in range(60, 100)]  # 30–51.5 s ↔ b at +30 s
     rows += [(i, "c", 3.0 + t0[i], 0.95) for i in range(110, 113)]  # too short (1.5 s)
-    segs = align_hits("q", t0, t1, _hits(rows), "visual", MatchOptions(min_duration=4.0))
+    segs = align_hits("q", t0, t1, _hits(rows), "visual", AlignOptions(min_duration=4.0))
     assert [s.ref_id for s in segs] == ["a", "b"]
     assert abs(segs[1].ref_start - segs[1].query_start - 30) < 0.6
 
@@ -59,14 +68,14 @@ def test_two_segments_two_references_and_short_runs_dropped():
 def test_gap_splits_segments_at_same_offset():
     t0, t1 = _query_times(100)
     rows = [(i, "a", t0[i] + 10, 0.8) for i in list(range(0, 20)) + list(range(60, 80))]
-    segs = align_hits("q", t0, t1, _hits(rows), "audio", MatchOptions(max_gap=4.0))
+    segs = align_hits("q", t0, t1, _hits(rows), "audio", AlignOptions(max_gap=4.0))
     assert len(segs) == 2 and segs[0].query_end < segs[1].query_start
 
 
 def test_below_similarity_threshold_gives_nothing():
     t0, t1 = _query_times(40)
     rows = [(i, "a", t0[i] + 10, 0.4) for i in range(40)]
-    assert align_hits("q", t0, t1, _hits(rows), "audio", MatchOptions(min_similarity=0.5)) == []
+    assert align_hits("q", t0, t1, _hits(rows), "audio", AlignOptions(min_similarity=0.5)) == []
 
 
 def test_fusion_merges_agreeing_modalities_only():
@@ -86,33 +95,41 @@ def test_calibrated_threshold_follows_the_impostor_distribution():
 
     rng = np.random.default_rng(0)
     impostors = {"audio": rng.normal(0.6, 0.05, 5000), "visual": rng.normal(0.3, 0.05, 5000), "tiny": np.ones(10)}
-    base = MatchOptions(min_similarity=0.5, hit_quantile=0.99, min_calibration_samples=100, track_quantile=0.5)
+    base = MatchOptions(AlignOptions(min_similarity=0.5),
+                        calibration=CalibrationOptions(hit_quantile=0.99, min_samples=100, track_quantile=0.5))
     opts = calibrate({m: base for m in impostors}, impostors)
-    assert abs(opts["audio"].min_similarity - (0.6 + 2.326 * 0.05)) < 0.01
-    assert opts["visual"].min_similarity == 0.5  # the floor wins over a low quantile
-    assert opts["tiny"].min_similarity == 0.5  # too few samples: the configured value
-    assert abs(opts["audio"].track_similarity - 0.6) < 0.01  # the median
+    assert abs(opts["audio"].align.min_similarity - (0.6 + 2.326 * 0.05)) < 0.01
+    assert opts["visual"].align.min_similarity == 0.5  # the floor wins over a low quantile
+    assert opts["tiny"].align.min_similarity == 0.5  # too few samples: the configured value
+    assert abs(opts["audio"].refine.track_similarity - 0.6) < 0.01  # the median
+    # too few samples and no track floor: refinement is off; a configured floor keeps it on
+    assert opts["audio"].refine.enabled and not opts["tiny"].refine.enabled
+    floored = MatchOptions(refine=RefineOptions(track_similarity=0.4))
+    assert calibrate({"tiny": floored}, impostors)["tiny"].refine.enabled
+    off = MatchOptions(refine=RefineOptions(enabled=False))
+    stays = calibrate({"audio": off}, impostors)["audio"]
+    assert not stays.refine.enabled and stays.refine.track_similarity == 0.0  # no track threshold calibrated
 
 
 def test_speed_changed_copy_is_one_segment_on_a_sloped_line():
     t0, t1 = _query_times(200)  # 0–99.5 s
     # query 20–80 s is the reference from 10 s played 8 % faster: ref = 1.08 · q − 11.6
     rows = [(i, "ref", round((1.08 * t0[i] - 11.6) * 2) / 2, 0.9) for i in range(40, 161)]
-    opts = MatchOptions(max_speed_change=0.1)
+    opts = AlignOptions(max_speed_change=0.1)
     segs = align_hits("q", t0, t1, _hits(rows), "audio", opts)
     assert len(segs) == 1
     # the aligner's speed is any on its grid that keeps every hit within ±offset_tolerance (refinement pins it down)
     assert abs(segs[0].speed - 1.08) <= 2 * opts.offset_tolerance / 60 + 0.005
     assert segs[0].query_end - segs[0].query_start > 55
     # without drift tolerance the same copy breaks into fragments along the offset bins
-    plain = align_hits("q", t0, t1, _hits(rows), "audio", MatchOptions(max_speed_change=0.0))
+    plain = align_hits("q", t0, t1, _hits(rows), "audio", AlignOptions(max_speed_change=0.0))
     assert len(plain) > 1
 
 
 def test_speed_grid_tries_the_plain_copy_first():
-    speeds = candidate_speeds(MatchOptions(max_speed_change=0.1, speed_step=0.05))
+    speeds = candidate_speeds(AlignOptions(max_speed_change=0.1, speed_step=0.05))
     assert speeds[0] == 1.0 and np.allclose(sorted(speeds), [0.9, 0.95, 1.0, 1.05, 1.1])
-    assert list(candidate_speeds(MatchOptions(max_speed_change=0.0))) == [1.0]
+    assert list(candidate_speeds(AlignOptions(max_speed_change=0.0))) == [1.0]
 
 
 def test_boundary_margin_follows_how_much_of_a_window_must_be_copied():
@@ -139,13 +156,13 @@ def _copy_with_speed(speed: float, offset: float, copy_from: float, copy_to: flo
         return v / np.linalg.norm(v, axis=1, keepdims=True)
 
     r_t = np.arange(0, 120, 0.5)
-    ref = Fingerprints(r_t, r_t + 1.0, window_at(r_t))
+    ref = Fingerprints("audio", r_t, r_t + 1.0, window_at(r_t))
     q_t = np.arange(0, 60, 0.5)
     vectors = _unit(rng, len(q_t))
     inside = (q_t >= copy_from) & (q_t <= copy_to)
     noisy = window_at(speed * q_t[inside] + offset) + 0.3 * _unit(rng, int(inside.sum()))
     vectors[inside] = noisy / np.linalg.norm(noisy, axis=1, keepdims=True)
-    return Fingerprints(q_t, q_t + 1.0, vectors), ref
+    return Fingerprints("audio", q_t, q_t + 1.0, vectors), ref
 
 
 def test_line_track_is_high_on_the_copy_only():
@@ -161,7 +178,8 @@ def test_refinement_fits_the_speed_and_grows_a_fragment_to_the_whole_copy():
     query, ref = _copy_with_speed(1.05, 20.0, 10.0, 40.0)
     # the aligner saw only 20–28 s, at speed 1 and an offset close to the line's there
     seed = Segment("q", 20.0, 28.0, "r", 20.0 + 21.2, 28.0 + 21.2, 0.9, "audio", 10, 1.0)
-    opts = MatchOptions(max_speed_change=0.1, speed_step=0.005, track_similarity=0.5, edge_similarity=0.6)
+    opts = MatchOptions(AlignOptions(max_speed_change=0.1, speed_step=0.005),
+                        RefineOptions(track_similarity=0.5, edge_similarity=0.6, edge_fraction=0.0))
     refined = refine_segment(seed, query, ref, opts, margin=0.0)
     assert abs(refined.speed - 1.05) < 0.011
     assert abs(refined.query_start - 10.0) <= 0.5 and abs(refined.query_end - 41.0) <= 0.5
@@ -174,12 +192,17 @@ def test_match_segments_merges_fragments_of_one_copy_by_refinement():
     rows = [(i, "r", float(query.t_start[i] + 30.0), 0.9) for i in range(len(query.t_start))
             if 5 <= query.t_start[i] <= 15 or 40 <= query.t_start[i] <= 55]
     hits = _hits(rows, window=1.0)
-    opts = {"audio": MatchOptions(max_gap=4.0, track_similarity=0.5, edge_similarity=0.6)}
+    opts = {"audio": MatchOptions(AlignOptions(max_gap=4.0),
+                                  RefineOptions(track_similarity=0.5, edge_similarity=0.6, edge_fraction=0.0))}
     without = match_segments("q", {"audio": query}, {"audio": hits}, opts)
     assert len(without) == 2
     refined = match_segments("q", {"audio": query}, {"audio": hits}, opts,
                              references=lambda modality, ref_id: ref if ref_id == "r" else None)
     assert len(refined) == 1 and refined[0].query_start <= 5.5 and refined[0].query_end >= 55.0
+    # with refinement off the references are not used
+    off = {"audio": MatchOptions(opts["audio"].align, RefineOptions(enabled=False))}
+    assert match_segments("q", {"audio": query}, {"audio": hits}, off,
+                          references=lambda modality, ref_id: ref if ref_id == "r" else None) == without
 
 
 def test_recurring_content_cannot_make_a_pair_by_itself():
@@ -187,9 +210,9 @@ def test_recurring_content_cannot_make_a_pair_by_itself():
     # a jingle at 5–20 s of the query is in five references; the copy at 22–29 s is in one
     rows = [(i, f"ref{j}", 40.0 + t0[i], 0.95) for i in range(10, 40) for j in range(5)]
     rows += [(i, "copied", t0[i] + 100.0, 0.9) for i in range(44, 58)]
-    found = align_hits("q", t0, t1, _hits(rows), "audio", MatchOptions(recurring_references=4))
+    found = align_hits("q", t0, t1, _hits(rows), "audio", AlignOptions(recurring_references=4))
     assert [s.ref_id for s in found] == ["copied"]
-    everything = align_hits("q", t0, t1, _hits(rows), "audio", MatchOptions(recurring_references=0))
+    everything = align_hits("q", t0, t1, _hits(rows), "audio", AlignOptions(recurring_references=0))
     assert {s.ref_id for s in everything} == {"copied", "ref0", "ref1", "ref2", "ref3", "ref4"}
 
 
@@ -213,6 +236,9 @@ def test_fusion_keeps_the_stronger_of_contradicting_modalities():
     # a different reference at the same time is another copy, kept
     other = [Segment("q", 12, 30, "r2", 82, 100, 0.8, "visual", 15)]
     assert len(fuse_modalities({"audio": audio, "visual": other}, offset_tolerance=1.0)) == 2
+    # segments contradict only when they overlap by more than conflict_overlap of the shorter
+    tolerant = FuseOptions(conflict_overlap=1.0)
+    assert len(fuse_modalities({"audio": audio, "visual": visual}, offset_tolerance=1.0, opts=tolerant)) == 2
 
 
 def test_fusion_lets_the_line_both_modalities_follow_win_a_contradiction():
@@ -230,6 +256,9 @@ def test_fusion_lets_the_line_both_modalities_follow_win_a_contradiction():
         ("visual", 0, 12, 70.0), ("audio", 12, 30, 100.0), ("visual", 30, 60, 70.0)]
     # without the support the stronger visual segment takes the contested time and the audio copy is lost
     assert fuse_modalities({"audio": audio, "visual": visual}, offset_tolerance=1.0) == visual
+    # nor when the support differs by less than the margin
+    assert fuse_modalities({"audio": audio, "visual": visual}, offset_tolerance=1.0, support=support,
+                           opts=FuseOptions(support_margin=1.5)) == visual
 
 
 def test_line_support_is_the_share_of_the_span_that_follows_the_line():
@@ -248,9 +277,79 @@ def test_edge_level_relative_to_the_copy_keeps_half_copied_windows_out():
     # unrelated ones, so an absolute edge threshold lets the segment spill past the copy
     query, ref = _copy_with_speed(1.0, 30.0, 10.0, 40.0, seed=3)
     seed = Segment("q", 15.0, 35.0, "r", 45.0, 65.0, 0.9, "audio", 30, 1.0)
-    loose = MatchOptions(track_similarity=0.2, edge_similarity=0.2)
-    relative = MatchOptions(track_similarity=0.2, edge_similarity=0.2, edge_fraction=0.5)
+    loose = MatchOptions(refine=RefineOptions(track_similarity=0.2, edge_similarity=0.2, edge_fraction=0.0))
+    relative = MatchOptions(refine=RefineOptions(track_similarity=0.2, edge_similarity=0.2, edge_fraction=0.5))
     spilled = refine_segment(seed, query, ref, loose, margin=0.0)
     fitted = refine_segment(seed, query, ref, relative, margin=0.0)
     assert spilled.query_end - spilled.query_start > fitted.query_end - fitted.query_start
     assert abs(fitted.query_start - 10.0) <= 0.5 and abs(fitted.query_end - 41.0) <= 0.5
+
+
+def test_per_modality_merges_overrides_over_the_shared_settings():
+    config = MatchConfig(align=AlignOptions(max_gap=3.0), refine=RefineOptions(edge_fraction=0.25))
+    config.modality.audio.align.min_hits = 5
+    config.modality.audio.calibration.hit_quantile = 0.8
+    opts = config.per_modality(["audio", "visual"])
+    audio, visual = opts["audio"], opts["visual"]
+    assert (audio.align.max_gap, audio.align.min_hits, audio.calibration.hit_quantile) == (3.0, 5, 0.8)
+    assert audio.refine.edge_fraction == visual.refine.edge_fraction == 0.25
+    assert visual.align == AlignOptions(max_gap=3.0) and visual.calibration == CalibrationOptions()
+    audio.align.max_gap = 9.0  # every modality owns its options
+    assert visual.align.max_gap == config.align.max_gap == 3.0
+    assert set(config.per_modality(("visual",))) == {"visual"}
+
+
+def test_per_modality_overrides_are_typed_and_modalities_known():
+    with pytest.raises(TypeError, match="min_simlarity"):
+        AlignOverrides(min_simlarity=0.3)
+    with pytest.raises(ValueError, match="vidio"):
+        MatchConfig().per_modality(["vidio"])
+
+
+def test_calibration_round_trips_through_json():
+    from avm.match import Calibration
+
+    config = MatchConfig()
+    config.modality.audio.refine.enabled = False
+    opts = config.per_modality(["audio", "visual"])
+    calibration = Calibration(opts, 1.5, {"audio": 4}, {"audio": 1}, {"audio": 200, "visual": 300})
+    again = Calibration.from_json(calibration.to_json())
+    assert again == calibration and isinstance(again.options["audio"].refine, RefineOptions)
+    assert again.lines() == calibration.lines()
+
+
+def test_match_query_finds_a_stored_copy_and_its_segments_round_trip(tmp_path, monkeypatch):
+    from avm.index import FingerprintStore, IndexOptions, knn
+    from avm.match import calibrate_catalog, match_query, reference_lookup, stored_fingerprints
+    from avm.schema import VIDEOS_SCHEMA
+
+    query, ref = _copy_with_speed(1.0, 30.0, 10.0, 40.0, seed=4)
+    _, other = _copy_with_speed(1.0, 0.0, 0.0, 0.0, seed=5)
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
+    for video_id, prints in (("r", ref), ("other", other)):
+        store.add_fingerprints("audio", prints.to_rows(video_id))
+    stored = stored_fingerprints(store, "audio", "r")
+    assert stored.modality == "audio" and np.allclose(stored.vectors, ref.vectors, atol=1e-3)
+    assert stored_fingerprints(store, "audio", "missing") is None
+    hits = knn(store, "audio", query.vectors, k=3, exclude_video_id="other")
+    assert isinstance(hits, Hits) and set(hits.video_id) == {"r"} and hits.query_index.dtype == np.int32
+    again = Hits.from_table(hits.to_table())
+    assert all(np.array_equal(getattr(again, f), getattr(hits, f)) for f in HITS_SCHEMA.names)
+    opts = {"audio": MatchOptions(AlignOptions(min_similarity=0.6))}
+    found = match_query(store, "q", {"audio": query}, 3, opts, reference_lookup(store, size=4))
+    assert [(s.ref_id, s.modality) for s in found] == [("r", "audio")]
+    assert abs(found[0].offset - 30.0) < 0.6 and abs(found[0].query_start - 10.0) <= 1.0
+    assert Segment.from_table(Segment.to_table(found, "run")) == found
+    # the catalog's calibration is computed once per catalog state and settings, then read back
+    rows = [{"video_id": v, "uri": v, "duration": 120.0, "streams": "[]", "content_hash": v, "status": "ok",
+             "error": "", "ingested_at": datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
+             "model_versions": "{}", "n_intervals": 240} for v in ("r", "other")]
+    store.upsert_videos(pa.Table.from_pylist(rows, schema=VIDEOS_SCHEMA))
+    calibrated = calibrate_catalog(store, opts, 3)
+    assert calibrated.null_hours == 240.0 / 3600 and calibrated.impostor_samples == {"audio": 480}
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("calibrated twice")
+
+    monkeypatch.setattr("avm.match.calibration.impostor_similarities", not_again)
+    assert calibrate_catalog(store, opts, 3) == calibrated

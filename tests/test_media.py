@@ -69,3 +69,10 @@ def test_content_hash_depends_on_bytes(media_dir, tmp_path):
     copy.write_bytes((media_dir / "av.mp4").read_bytes())
     assert content_hash(str(copy)) == content_hash(str(media_dir / "av.mp4"))
     assert content_hash(str(media_dir / "video_only.mp4")) != content_hash(str(copy))
+
+
+def test_only_the_modalities_asked_for_are_decoded(media_dir):
+    only_audio = decode(str(media_dir / "av.mp4"), DecodeOptions(), modalities=("audio",))
+    assert only_audio.frames is None and only_audio.audio is not None and only_audio.audio.size
+    only_video = decode(str(media_dir / "av.mp4"), DecodeOptions(), modalities=("visual",))
+    assert only_video.audio is None and only_video.frames is not None and len(only_video.frames)

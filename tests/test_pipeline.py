@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 import shutil
 from pathlib import Path
 
@@ -12,14 +13,26 @@ import pytest
 import ray
 from hydra import compose, initialize_config_dir
 
-from avm.index import FingerprintStore, fingerprint_rows
+from avm.config import CONFIG_DIR, to_options
+from avm.index import FingerprintStore
 from avm.manifest import read_inputs
-from avm.media import ffmpeg_exe
-from avm.pipeline import options
-from avm.pipeline.runner import ingest_from_config, match_file_from_config, scan_from_config
-from jobs import CONFIG_DIR
+from avm.media import MediaError, ffmpeg_exe
+from avm.pipeline import (
+    DecodeStage,
+    FingerprintStage,
+    IngestConfig,
+    MatchFileConfig,
+    MediaRow,
+    ScanConfig,
+    match_file,
+    run_stages,
+)
+from avm.pipeline.runner import ingest, scan
+from jobs.schemas import register_configs
 
 from conftest import DEMO_MEDIA, make_clip
+
+register_configs()
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -29,10 +42,11 @@ def local_ray():
     ray.shutdown()
 
 
-def _config(name: str, out: Path, **overrides: str):
+def _config(name: str, cls: type, out: Path, **overrides: str):
+    """Job ``name`` composed as the command line would (``avm <name> key=value ...``), as its typed config."""
     items = [f"paths.output_dir={out}", *(f"{k}={v}" for k, v in overrides.items())]
     with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return compose(config_name=name, overrides=items)
+        return to_options(compose(config_name=name, overrides=items), cls)
 
 
 def _pirate_copy(src: Path, out: Path, filler_video: Path, filler_audio: Path, start: float, length: float) -> Path:
@@ -54,15 +68,15 @@ def _pirate_copy(src: Path, out: Path, filler_video: Path, filler_audio: Path, s
 def catalog(media_dir, tmp_path_factory):
     """One ingest of the generated media, bad files included."""
     out = tmp_path_factory.mktemp("catalog")
-    cfg = _config("ingest", out, input=str(media_dir))
-    summary = ingest_from_config(cfg, read_inputs(str(media_dir)))
+    cfg = _config("ingest", IngestConfig, out, input=str(media_dir))
+    summary = ingest(cfg, read_inputs(str(media_dir)))
     return cfg, out, summary
 
 
 def test_bad_files_give_error_rows_and_the_rest_is_ingested(catalog):
     cfg, _, summary = catalog
     assert summary.files == 6 and summary.ingested == 4 and summary.failed == 2
-    store = FingerprintStore(options.index_options(cfg))
+    store = FingerprintStore(cfg.index)
     videos = store.videos().to_pandas().set_index("video_id")
     assert videos.loc["empty", "status"] == "failed" and "empty.mp4: file is empty" in videos.loc["empty", "error"]
     assert videos.loc["text", "status"] == "failed" and "text.mp4: not a readable media file" in videos.loc["text", "error"]
@@ -79,9 +93,9 @@ def test_bad_files_give_error_rows_and_the_rest_is_ingested(catalog):
 
 def test_reingest_adds_nothing_and_interrupted_runs_heal(catalog, media_dir, tmp_path):
     cfg, _, _ = catalog
-    store = FingerprintStore(options.index_options(cfg))
+    store = FingerprintStore(cfg.index)
     counts = {m: store.count(m) for m in ("audio", "visual")}
-    again = ingest_from_config(cfg, read_inputs(str(media_dir)))
+    again = ingest(cfg, read_inputs(str(media_dir)))
     assert again.ingested == 0 and again.skipped == 4
     assert {m: store.count(m) for m in ("audio", "visual")} == counts
     # an interrupted run left fingerprints of "extra" but never marked it ok: the next run replaces them
@@ -90,15 +104,16 @@ def test_reingest_adds_nothing_and_interrupted_runs_heal(catalog, media_dir, tmp
     store.add_fingerprints("audio", store.intervals_of("audio", "av").drop_columns([]).set_column(
         0, "video_id", [["extra"] * store.intervals_of("audio", "av").num_rows]).select(
         ["video_id", "t_start", "t_end", "vector", "model_version"]).add_column(1, "modality", [["audio"] * store.intervals_of("audio", "av").num_rows]))
-    healed = ingest_from_config(cfg, read_inputs(str(extra)))
+    healed = ingest(cfg, read_inputs(str(extra)))
     assert healed.ingested == 1
-    clean = FingerprintStore(options.index_options(_config("ingest", tmp_path / "clean", input=str(extra))))
-    ingest_from_config(_config("ingest", tmp_path / "clean", input=str(extra)), read_inputs(str(extra)))
+    clean_cfg = _config("ingest", IngestConfig, tmp_path / "clean", input=str(extra))
+    clean = FingerprintStore(clean_cfg.index)
+    ingest(clean_cfg, read_inputs(str(extra)))
     assert store.intervals_of("audio", "extra").num_rows == clean.intervals_of("audio", "extra").num_rows
     # the same bytes under another name are recorded as a duplicate, not fingerprinted twice
     twin = tmp_path / "twin.mp4"
     shutil.copy(media_dir / "av.mp4", twin)
-    dup = ingest_from_config(cfg, read_inputs(str(twin)))
+    dup = ingest(cfg, read_inputs(str(twin)))
     assert dup.duplicates == 1 and store.intervals_of("audio", "twin").num_rows == 0
 
 
@@ -107,8 +122,8 @@ def test_scan_files_and_catalog_find_the_copied_segment(catalog, media_dir, tmp_
     music = sorted((DEMO_MEDIA / "music").glob("*.opus"))
     query = _pirate_copy(media_dir / "av.mp4", tmp_path / "pirate.mp4", sorted((DEMO_MEDIA / "photos").glob("*.jpg"))[0],
                          music[-1], start=2.0, length=8.0)
-    scan_cfg = _config("scan", out, queries=str(query), output_dir=str(tmp_path / "scan"))
-    result = scan_from_config(scan_cfg, read_inputs(str(query)), tmp_path / "scan")
+    scan_cfg = _config("scan", ScanConfig, out, queries=str(query), output_dir=str(tmp_path / "scan"))
+    result = scan(scan_cfg, read_inputs(str(query)))
     found = result.matches.to_pandas()
     hit = found[found.ref_id == "av"].sort_values("score", ascending=False)
     assert 1 <= len(hit) <= 2, found  # the copy (weak extra fragments: a known matcher limit, see BENCHMARKS.md)
@@ -120,9 +135,10 @@ def test_scan_files_and_catalog_find_the_copied_segment(catalog, media_dir, tmp_
     calibration = result.calibration
     assert calibration.null_hours > 0 and set(calibration.options) == {"audio", "visual"}
     assert any("false positives" in line and "per query-hour" in line for line in result.lines())
-    again = scan_from_config(scan_cfg, read_inputs(str(query)), tmp_path / "scan_again")
+    scan_cfg.output_dir = str(tmp_path / "scan_again")
+    again = scan(scan_cfg, read_inputs(str(query)))
     assert again.calibration == calibration
-    assert FingerprintStore(options.index_options(scan_cfg)).db.open_table("calibration").count_rows() == 1
+    assert FingerprintStore(scan_cfg.index).db.open_table("calibration").count_rows() == 1
     # the Parquet dataset and the CSV are readable by pandas and DuckDB
     frame = pd.read_parquet(tmp_path / "scan" / "matches")
     assert len(frame) == len(found) and {"query_id", "ref_start", "score", "modality", "run_id"} <= set(frame.columns)
@@ -131,11 +147,40 @@ def test_scan_files_and_catalog_find_the_copied_segment(catalog, media_dir, tmp_
     csv = pd.read_csv(tmp_path / "scan" / "matches.csv")
     assert list(csv.columns) == ["ID-piracy", "SEG-piracy", "ID-license", "SEG-license"]
     # the same file through `avm match` (in-process) agrees
-    single = match_file_from_config(_config("match_file", out, file=str(query)), str(query)).to_pandas()
-    assert list(single.ref_id) == list(found.ref_id)
+    single = match_file(_config("match_file", MatchFileConfig, out, file=str(query)), str(query))
+    assert [s.ref_id for s in single] == list(found.ref_id)
     # catalog mode: once ingested, the pirate copy and its source find each other (never themselves)
-    ingest_from_config(_config("ingest", out, input=str(query)), read_inputs(str(query)))
-    catalog_scan = scan_from_config(_config("scan", out), None, tmp_path / "catalog_scan").matches.to_pandas()
-    pairs = set(zip(catalog_scan.query_id, catalog_scan.ref_id))
+    ingest(_config("ingest", IngestConfig, out, input=str(query)), read_inputs(str(query)))
+    catalog_scan = scan(_config("scan", ScanConfig, out, output_dir=str(tmp_path / "catalog_scan")),
+                        None).matches.to_pandas()
+    pairs = set(zip(catalog_scan.query_id, catalog_scan.ref_id, strict=True))
     assert {("pirate", "av"), ("av", "pirate")} <= pairs
     assert all(q != r for q, r in pairs)
+
+
+def test_stages_run_in_process_through_setup_and_process(media_dir, tmp_path):
+    cfg = _config("ingest", IngestConfig, tmp_path, input=str(media_dir))
+    decoder, printer = DecodeStage(cfg.media, cfg.model.modalities), FingerprintStage(cfg.model)
+    files = [MediaRow(str(media_dir / "av.mp4"), "av"), MediaRow(str(media_dir / "text.mp4"), "text"),
+             MediaRow(str(media_dir / "video_only.mp4"), "video_only")]
+    av, text, video_only = run_stages([decoder, printer], files)
+    loaded = printer.fingerprinter
+    assert loaded is not None and set(loaded.versions) == {"audio", "visual"}
+    assert not av.error and av.info.has_audio and av.info.has_video
+    assert all(len(fp) and fp.model_version == loaded.versions[m] for m, fp in av.prints.items())
+    # a bad file becomes its row's error, naming the file and the reason, and the batch goes on
+    assert "text.mp4: not a readable media file" in text.error and isinstance(text.cause, MediaError)
+    assert len(video_only.prints["audio"]) == 0 and len(video_only.prints["visual"]) > 0
+    # the exception stays in the process that caught it: a row sent to another worker carries the text only
+    sent = pickle.loads(pickle.dumps(text))
+    assert sent.error == text.error and sent.cause is None
+    # setup() runs once per worker: the same stage object keeps its loaded models for the next batch
+    (again,) = run_stages([decoder, printer], files[:1])
+    assert printer.fingerprinter is loaded and again.prints["audio"].vectors.tolist() == av.prints["audio"].vectors.tolist()
+
+
+def test_match_file_raises_the_media_error_of_a_file_that_is_not_media(catalog, media_dir):
+    _, out, _ = catalog
+    with pytest.raises(MediaError, match="text.mp4: not a readable media file"):
+        match_file(_config("match_file", MatchFileConfig, out, file=str(media_dir / "text.mp4")),
+                   str(media_dir / "text.mp4"))

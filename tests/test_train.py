@@ -1,27 +1,60 @@
-"""Training: the augmentations do what they say, views pool like inference, a tiny real run learns and resumes."""
+"""Training: the augmentations do what they say, views pool like inference, a tiny real run learns and resumes,
+the train config composes into typed options, and the shipped recipes are the experiment presets."""
 
 from __future__ import annotations
+
+import dataclasses
+import re
+import shlex
+from pathlib import Path
 
 import numpy as np
 import pytest
 import torch
 from hydra import compose, initialize_config_dir
+from omegaconf import OmegaConf
 
-from avm.fingerprint import FingerprintOptions, Fingerprinter, PoolingOptions, pool_intervals
+from avm.config import CONFIG_DIR, to_options
+from avm.fingerprint import Fingerprinter, FingerprintOptions, ModalityModel, PoolingOptions, pool_intervals
 from avm.manifest import ManifestEntry
-from avm.models import AudioEmbedder, AudioModelConfig, ModelSpec, build_model
-from avm.pipeline.options import train_job
-from avm.train import AugmentOptions, DataOptions, EvalOptions, LoopOptions, ViewGeometry, load_corpus, train
-from avm.train.augment import (band_pass_response, change_speed, filter_views, is_smooth, mix_at_snr, nearest_smooth,
-                               reverb, synthetic_ir)
-from avm.train.data import split_heldout
-from avm.train.retrieval import evaluate_retrieval
-from jobs import CONFIG_DIR
+from avm.models import AudioCNN, AudioCNNConfig, ModelSpec, build_model
+from avm.train import TRAINERS, AudioTrainOptions, LoopOptions, TrainConfig, TrainOptions, VisualTrainOptions, run_loop
+from avm.train.audio import (
+    AUDIO_TRAINER,
+    AugmentOptions,
+    DataOptions,
+    EvalOptions,
+    ViewGeometry,
+    evaluate_retrieval,
+    load_corpus,
+)
+from avm.train.audio.augment import (
+    band_pass_response,
+    change_speed,
+    filter_views,
+    is_smooth,
+    mix_at_snr,
+    nearest_smooth,
+    reverb,
+    synthetic_ir,
+)
+from avm.train.files import split_heldout
+from avm.train.job import trainer_of
+from jobs.schemas import register_configs
 
-from conftest import DEMO_MEDIA
+from conftest import DEMO_MEDIA, REPO
 
 RATE = 16000
 TINY = {"stem_channels": 4, "channels": 32, "dim": 32}
+INFERENCE = ModalityModel("audio_cnn", pooling=PoolingOptions(window=1.0, step=1.0), query_step=0.5)
+CARDS = REPO / "avm" / "models" / "checkpoints"
+
+register_configs()
+
+
+def compose_train(overrides: list[str]):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
 
 
 def _band_energy(x: np.ndarray, low: float, high: float) -> float:
@@ -71,7 +104,7 @@ def test_reverb_keeps_timing_and_level_and_adds_a_tail():
 
 
 def test_view_pooling_equals_inference_pooling():
-    model = AudioEmbedder(AudioModelConfig(**TINY))
+    model = AudioCNN(AudioCNNConfig(**TINY))
     geometry = ViewGeometry.for_model(model, 1.0, 3)
     assert geometry.context >= model.context_samples and geometry.context % geometry.hop == 0
     context = torch.randn(1, geometry.length // geometry.hop + 1, 8)
@@ -85,7 +118,8 @@ def test_view_pooling_equals_inference_pooling():
     assert clips.shape == (6, geometry.window) and torch.equal(clips[4], second)
     clip_context = torch.randn(6, geometry.window // geometry.hop + 1, 8)  # frames of a one-window query file
     _, _, one = pool_intervals(clip_context[4], model.hop_seconds, PoolingOptions(window=1.0, step=0.5))
-    assert len(one) == 1 and np.allclose(geometry.pool_clips(clip_context)[4].numpy(), one[0].astype(np.float32), atol=2e-3)
+    assert len(one) == 1
+    assert np.allclose(geometry.pool_clips(clip_context)[4].numpy(), one[0].astype(np.float32), atol=2e-3)
 
 
 def test_heldout_split_is_stable_and_nonempty():
@@ -100,7 +134,7 @@ def test_heldout_split_is_stable_and_nonempty():
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory):
     """The bundled demo music (30 s of each track), with one codec and one pitch variant per training track."""
-    opts = DataOptions(train=(str(DEMO_MEDIA / "music"),), interference=(str(DEMO_MEDIA / "speech"),),
+    opts = DataOptions(train=(str(DEMO_MEDIA / "music"),), interference=(str(DEMO_MEDIA / "speech"),), exclude=(),
                        heldout_fraction=0.25, max_track_seconds=30.0,
                        cache_dir=str(tmp_path_factory.mktemp("cache")))
     return load_corpus(opts)
@@ -118,27 +152,31 @@ def test_corpus_has_aligned_offline_variants(corpus):
     assert np.corrcoef(clean, np.asarray(codec, np.float32))[0, 1] > 0.9  # delay compensated
 
 
+def _train(model, corpus, opts: LoopOptions, out_dir: Path):
+    task = AUDIO_TRAINER.task(model, corpus, AugmentOptions(spans=2), opts, INFERENCE)
+    return run_loop(model, "audio_cnn", task, opts, out_dir)
+
+
 def test_tiny_training_learns_resumes_and_evaluates(corpus, tmp_path):
     torch.manual_seed(0)
     model, _ = build_model(ModelSpec("audio_cnn", TINY))
-    opts = LoopOptions(positions=8, spans=2, lr=3e-3, warmup_steps=5, max_steps=40, log_every=5,
+    opts = LoopOptions(positions=8, lr=3e-3, warmup_steps=5, max_steps=40, log_every=5,
                        checkpoint_every=20, threads=1)
-    result = train(model, "audio_cnn", corpus, AugmentOptions(), opts, tmp_path)
+    result = _train(model, corpus, opts, tmp_path)
     losses = [row["loss"] for row in result.history]
     assert result.steps == 40 and len(losses) == 8
     assert np.mean(losses[-2:]) < np.mean(losses[:2]) - 0.2
     assert (tmp_path / "last.pt").exists() and (tmp_path / "progress.jsonl").read_text().count("\n") == 8
 
     resumed_model, _ = build_model(ModelSpec("audio_cnn", TINY))
-    again = train(resumed_model, "audio_cnn", corpus, AugmentOptions(), LoopOptions(**{**opts.__dict__, "max_steps": 45}),
-                  tmp_path)
+    again = _train(resumed_model, corpus, dataclasses.replace(opts, max_steps=45), tmp_path)
     assert again.resumed_from == 40 and again.steps == 45
 
     loaded, version = build_model(ModelSpec("audio_cnn", checkpoint=str(tmp_path / "model.pt")))
     assert version.startswith("audio_cnn-") and loaded.config.channels == 32
-    fp = Fingerprinter(FingerprintOptions(models={"audio": ModelSpec("audio_cnn", checkpoint=str(tmp_path / "model.pt"))},
-                                          pooling={"audio": PoolingOptions(1.0, 1.0)}, modalities=("audio",)))
-    results = evaluate_retrieval(fp, corpus.heldout, EvalOptions(queries=5, edits=("clean", "speed_+8%")), 0.5,
+    trained = dataclasses.replace(INFERENCE, checkpoint=str(tmp_path / "model.pt"))
+    fp = Fingerprinter(FingerprintOptions(modalities=("audio",), threads=0, audio=trained))
+    results = evaluate_retrieval(fp, corpus.heldout, EvalOptions(queries=5, edits=("clean", "speed_+8%")),
                                  [t.clean for t in corpus.train], corpus.interference, RATE)
     assert set(results["edits"]) == {"clean", "speed_+8%"}
     assert all(0.0 <= v <= 1.0 for row in results["edits"].values() for v in row.values())
@@ -146,10 +184,61 @@ def test_tiny_training_learns_resumes_and_evaluates(corpus, tmp_path):
 
 
 def test_train_config_builds_a_job():
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="train", overrides=["train.loop.max_minutes=1", "train.data.workers=1"])
-    job = train_job(cfg)
-    assert job.loop.max_minutes == 1 and job.data.workers == 1 and job.data.sample_rate == 16000
-    assert job.loop.window_seconds == job.pooling.window
-    assert job.query_step <= job.pooling.step
-    assert job.augment.snr_db == (0.0, 20.0)
+    cfg = compose_train(["train.loop.max_minutes=1", "train.data.workers=1"])
+    job = to_options(cfg, TrainConfig)
+    train, inference = job.train, job.model.audio
+    assert isinstance(train, AudioTrainOptions) and isinstance(train.data, DataOptions)
+    assert train.loop.max_minutes == 1 and train.data.workers == 1 and train.data.sample_rate == 16000
+    assert train.augment.spans == 4 and inference.pooling.window == 1.0  # views of 4 inference windows
+    assert inference.query_step <= inference.pooling.step
+    assert train.augment.snr_db == (0.0, 20.0)
+    assert train.out_dir == f"{job.paths.output_dir}/{train.name}" and train.loop.seed == train.data.seed == train.seed
+    assert trainer_of(train) is AUDIO_TRAINER
+
+
+def test_each_modality_exports_one_trainer_matching_its_schema():
+    assert set(TRAINERS) == {"audio", "visual"}
+    for schema in (AudioTrainOptions, VisualTrainOptions):
+        fields = {f.name: f for f in dataclasses.fields(schema)}
+        trainer = TRAINERS[fields["modality"].default]
+        for part in ("data", "augment", "eval"):
+            assert fields[part].default_factory is getattr(trainer, part)
+    with pytest.raises(TypeError, match="train.data of a visual job"):
+        trainer_of(VisualTrainOptions(out_dir="x", data=DataOptions()))
+    with pytest.raises(ValueError, match="unknown"):
+        trainer_of(AudioTrainOptions(out_dir="x", modality="smell"))
+    assert issubclass(AudioTrainOptions, TrainOptions) and issubclass(VisualTrainOptions, TrainOptions)
+
+
+NOISIER = ["train.augment.mix=0.8", "train.augment.snr_db=[0.0,15.0]", "train.augment.mix_kinds=[0.5,0.25,0.25]"]
+# each shipped model's recipe as the command line that made it (model cards, scripts/train_audio_v2.sh)
+RECIPES = {
+    "audio_v1": ["train=audio", "train.export=avm/models/checkpoints/audio_v1.pt"],
+    "audio_v2_stage1": ["train=audio", "train.name=audio_v3", "+train.params.f_max=4000.0",
+                        "train.loop.max_minutes=50", *NOISIER],
+    "audio_v2_stage2": ["train=audio", "train.name=audio_v4", "train.init_checkpoint=outputs/train/audio_v3/model.pt",
+                        "train.data.train=[data/train_audio/music,data/train_audio/speech]",
+                        "train.loop.max_minutes=30", "train.loop.lr=0.001", "train.loop.warmup_steps=50", *NOISIER,
+                        "train.export=avm/models/checkpoints/audio_v2.pt"],
+    "visual_v1": ["train=visual", "train.export=avm/models/checkpoints/visual_v1.pt"],
+}
+
+
+@pytest.mark.parametrize("experiment", sorted(RECIPES))
+def test_experiment_presets_are_the_shipped_recipes(experiment):
+    preset = compose_train([f"+experiment={experiment}"])
+    assert OmegaConf.to_container(preset.train, resolve=True) == OmegaConf.to_container(
+        compose_train(RECIPES[experiment]).train, resolve=True)
+    assert isinstance(to_options(preset, TrainConfig).train, TrainOptions)
+
+
+def test_script_and_cards_cite_the_presets():
+    script = (REPO / "scripts" / "train_audio_v2.sh").read_text()
+    assert re.findall(r"\+experiment=(\w+)", script) == ["audio_v2_stage1", "audio_v2_stage2"]
+    for card, experiments in (("audio_v1", ["audio_v1"]), ("audio_v2", ["audio_v2_stage1", "audio_v2_stage2"])):
+        text = (CARDS / f"{card}.md").read_text()
+        commands = re.findall(r"^(?:python -m jobs\.train|avm train) (.+?)(?:\s+#.*)?$", text, flags=re.M)
+        assert [shlex.split(c) for c in commands] == [[f"+experiment={e}"] for e in experiments]
+    stage1, stage2 = (to_options(compose_train([f"+experiment=audio_v2_stage{i}"]), TrainConfig) for i in (1, 2))
+    assert stage2.train.init_checkpoint == f"{stage1.train.out_dir}/model.pt"
+    assert stage2.train.export == stage2.model.audio.checkpoint  # the shipped audio model

@@ -11,25 +11,41 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-import yaml
 from hydra import compose, initialize_config_dir
 from PIL import Image
 
+from avm.config import CONFIG_DIR, to_options
 from avm.media import DecodeOptions, decode_frames
 from avm.models import ModelSpec, VisualCNN, VisualCNNConfig, build_model
-from avm.pipeline.options import train_job
-from avm.train import LoopOptions, TrainJob, run
-from avm.train.visual.augment import (Draw, FrameAugmentOptions, add_bars, composite, crop_boxes, degrade, edit_views,
-                                      gaussian_blur, render, text_band, tone)
-from avm.train.visual.data import FrameDataOptions, list_pictures, load_picture_corpus
-from avm.train.visual.pairs import FramePairSampler
-from avm.train.visual.retrieval import FrameEvalOptions
-from jobs import CONFIG_DIR
+from avm.train import LoopOptions, TrainConfig, VisualTrainOptions, run
+from avm.train.visual import VISUAL_TRAINER, DataOptions, EvalOptions, PairSampler, load_corpus
+from avm.train.visual.augment import (
+    AugmentOptions,
+    Draw,
+    add_bars,
+    composite,
+    crop_boxes,
+    degrade,
+    edit_views,
+    gaussian_blur,
+    render,
+    text_band,
+    tone,
+)
+from avm.train.visual.data import list_inputs
+from jobs.schemas import register_configs
 
 from conftest import DEMO_MEDIA, REPO
 
 TINY = {"channels": [4, 8, 8, 16], "dim": 16}
 CARD = REPO / "avm" / "models" / "checkpoints" / "visual_v1.md"
+
+register_configs()
+
+
+def compose_train(overrides: list[str]):
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return compose(config_name="train", overrides=overrides)
 
 
 def _frames(n: int, h: int, w: int, seed: int = 0) -> torch.Tensor:
@@ -92,8 +108,8 @@ def test_edits_keep_shapes_ranges_and_do_what_they_say():
     rough = degrade(x, torch.tensor([0.3, 0.5, 0.8, 1.0]), torch.full((4,), 0.02), gen)
     assert rough.shape == x.shape and torch.equal(rough, (rough * 255).round() / 255)
     draw = Draw(np.random.default_rng(0), gen, torch.device("cpu"))
-    edited = edit_views(x, np.array([True, True, False, True]), FrameAugmentOptions(view_size=64, pip=1.0, logo=1.0,
-                                                                                   text=1.0, bars=1.0, blur=1.0),
+    edited = edit_views(x, np.array([True, True, False, True]), AugmentOptions(view_size=64, pip=1.0, logo=1.0,
+                                                                              text=1.0, bars=1.0, blur=1.0),
                         torch.rand(4, 1, 64, 64, generator=gen), draw)
     assert edited.shape == x.shape and edited.dtype == torch.float32 and torch.equal(edited[2], x[2])
     assert 0.0 <= float(edited.min()) and float(edited.max()) <= 1.0
@@ -105,7 +121,7 @@ def picture_dir(tmp_path_factory) -> Path:
     d = tmp_path_factory.mktemp("pictures")
     opts = DecodeOptions(frame_rate=0.25, frame_size=160)
     videos = sorted(p for p in (DEMO_MEDIA / "footage").iterdir() if p.is_file())
-    for i, video in enumerate(videos[:4]):
+    for video in videos[:4]:
         for j, frame in enumerate(decode_frames(str(video), opts)[:2]):
             Image.fromarray(frame).save(d / f"{video.stem}-{j}.png")
     (d / "clip").mkdir()
@@ -114,25 +130,24 @@ def picture_dir(tmp_path_factory) -> Path:
 
 
 def test_tiny_training_writes_a_loadable_checkpoint_and_resumes(picture_dir, tmp_path):
-    pictures = list_pictures([str(picture_dir)])
+    pictures = list_inputs([str(picture_dir)])
     files = [p for p in picture_dir.rglob("*") if p.is_file()]
     assert len(pictures) == len(files) >= 7 and len({p.video_id for p in pictures}) == len(files)
-    data = FrameDataOptions(train=(str(picture_dir),), heldout_fraction=0.25, source_size=96, min_std=5.0,
-                            cache_dir=str(tmp_path / "cache"), max_video_frames=4, frame_rate=0.5)
-    corpus = load_picture_corpus(data)
+    data = DataOptions(train=(str(picture_dir),), exclude=(), heldout_fraction=0.25, source_size=96, min_std=5.0,
+                       cache_dir=str(tmp_path / "cache"), max_video_frames=4, frame_rate=0.5)
+    corpus = load_corpus(data)
     assert len(corpus.heldout) == 2 and len(corpus.train) >= 5
     assert all(p.frames.dtype == np.uint8 and p.frames.shape[1:] == (96, 96) for p in corpus.train + corpus.heldout)
-    augment = FrameAugmentOptions(view_size=64)
-    a, b = FramePairSampler(corpus, augment, seed=0).sample(4)
+    augment = AugmentOptions(view_size=64)
+    a, b = PairSampler(corpus, augment, seed=0).sample(4)
     assert a.shape == b.shape == (4, 64, 64) and a.dtype == torch.float32
     assert torch.equal(a, a.round()) and 0 <= float(a.min()) and float(b.max()) <= 255
 
-    job = TrainJob(name="tiny", out_dir=str(tmp_path / "run"), modality="visual", architecture="visual_cnn",
-                   params=TINY, data=data, augment=augment,
-                   loop=LoopOptions(positions=6, max_steps=4, log_every=2, checkpoint_every=2, warmup_steps=2,
-                                    threads=1, device="cpu"),
-                   eval=FrameEvalOptions(edits=("clean", "hflip"), distractors=2, workers=1,
-                                         cache_dir=str(tmp_path / "eval")))
+    job = TrainConfig(train=VisualTrainOptions(
+        name="tiny", out_dir=str(tmp_path / "run"), architecture="visual_cnn", params=TINY, data=data,
+        augment=augment, loop=LoopOptions(positions=6, max_steps=4, log_every=2, checkpoint_every=2, warmup_steps=2,
+                                          threads=1, device="cpu"),
+        eval=EvalOptions(edits=("clean", "hflip"), distractors=2, workers=1, cache_dir=str(tmp_path / "eval"))))
     summary = run(job)
     assert summary["steps"] == 4 and (tmp_path / "run" / "last.pt").exists()
     loaded, version = build_model(ModelSpec("visual_cnn", checkpoint=str(tmp_path / "run" / "model.pt")))
@@ -141,19 +156,21 @@ def test_tiny_training_writes_a_loadable_checkpoint_and_resumes(picture_dir, tmp
     assert set(results["edits"]) == {"clean", "hflip"} and set(results["mean"]) == {"visual_cnn", "visual_tiny"}
     assert results["edits"]["hflip"]["visual_cnn"] == results["edits"]["clean"]["visual_cnn"] == 1.0
     assert results["database_frames"] == 4
-    again = run(replace(job, loop=replace(job.loop, max_steps=6), evaluate=False))
+    again = run(replace(job, train=replace(job.train, loop=replace(job.train.loop, max_steps=6), evaluate=False)))
     assert again["resumed_from"] == 4 and again["steps"] == 6
 
 
 def test_visual_train_config_builds_a_visual_job():
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="train", overrides=["train=visual", "train.loop.max_minutes=1"])
-    job = train_job(cfg)
+    cfg = compose_train(["train=visual", "train.loop.max_minutes=1"])
+    config = to_options(cfg, TrainConfig)
+    job, inference = config.train, config.model.visual
     assert job.modality == "visual" and job.architecture == "visual_cnn" and job.loop.max_minutes == 1
-    assert isinstance(job.data, FrameDataOptions) and isinstance(job.eval, FrameEvalOptions)
+    assert isinstance(job.data, DataOptions) and isinstance(job.eval, EvalOptions)
     assert job.augment.view_size == cfg.media.frame_size and job.data.bar_threshold == cfg.media.bar_threshold
-    assert job.query_step <= job.pooling.step
+    assert inference.query_step <= inference.pooling.step
     assert "../shared/media/photos" in job.data.exclude and "../shared/media/footage" in job.data.exclude
+    assert (job.loop.positions, job.loop.temperature, job.loop.max_minutes) == (128, 0.07, 1)
+    assert VISUAL_TRAINER.data is DataOptions
 
 
 def test_shipped_checkpoint_matches_its_card_and_the_config():
@@ -161,15 +178,14 @@ def test_shipped_checkpoint_matches_its_card_and_the_config():
     commands = re.findall(r"^(?:python -m jobs\.train|avm train) (.+?)(?:\s+#.*)?$", card, flags=re.M)
     assert len(commands) == 1, "the card names exactly one training command"
     overrides = shlex.split(commands[0])
+    assert overrides == ["+experiment=visual_v1"]
     assert "scripts/fetch_training_images.sh" in card
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        cfg = compose(config_name="train", overrides=overrides)
-    job = train_job(cfg)
-    model_cfg = yaml.safe_load((REPO / "conf" / "model" / "default.yaml").read_text())["visual"]
-    assert job.modality == "visual" and job.export == model_cfg["checkpoint"]
-    assert job.architecture == model_cfg["architecture"] == "visual_cnn"
+    config = to_options(compose_train(overrides), TrainConfig)
+    job, model_cfg = config.train, config.model.visual
+    assert job.modality == "visual" and job.export == model_cfg.checkpoint
+    assert job.architecture == model_cfg.architecture == "visual_cnn"
     path = REPO / job.export
     assert path.stat().st_size <= 10 * 2 ** 20
-    _, version = build_model(ModelSpec(model_cfg["architecture"], checkpoint=model_cfg["checkpoint"]))
+    _, version = build_model(ModelSpec(model_cfg.architecture, checkpoint=model_cfg.checkpoint))
     assert f"`{version}`" in card
-    assert model_cfg["query_step"] <= model_cfg["pooling"]["step"]
+    assert model_cfg.query_step <= model_cfg.pooling.step

@@ -2,8 +2,17 @@
 
 from avm.bench.compose import Canvas, Clip, Encoding, Excerpt, Scene, Shot, Sound, Visual
 from avm.bench.demo import DEMO, build_demo, plan_demo
-from avm.bench.edits import (EDITS, HARD_EDITS, Edit, EditContext, EditKind, apply_edits, edited_segment, make_edit,
-                             sample_edits)
+from avm.bench.edits import (
+                             EDITS,
+                             HARD_EDITS,
+                             Edit,
+                             EditContext,
+                             EditKind,
+                             apply_edits,
+                             edited_segment,
+                             make_edit,
+                             sample_edits,
+)
 from avm.bench.generate import BUILDER_VERSION, build_benchmark, summary
 from avm.bench.plan import BenchPlan, Borrow, CatalogVideo, QueryPlan, plan_benchmark
 from avm.bench.preset import Preset

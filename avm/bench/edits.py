@@ -20,8 +20,18 @@ from typing import Any
 
 import ffmpeg
 
-from avm.bench.compose import (AV, Canvas, Encoding, Stream, cut, fit_audio, hold_audio, materialise, measure_rms,
-                               normalise)
+from avm.bench.compose import (
+    AV,
+    Canvas,
+    Encoding,
+    Stream,
+    cut,
+    fit_audio,
+    hold_audio,
+    materialise,
+    measure_rms,
+    normalise,
+)
 
 Params = Mapping[str, Any]
 AUDIO, VIDEO = "audio", "video"

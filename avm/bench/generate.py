@@ -146,7 +146,7 @@ def render_plan(plan: BenchPlan, out_dir: Path, jobs: int = 2) -> tuple[list[Pat
             [queries_dir / f"{q.query_id}.mp4" for q in plan.queries])
 
 
-def build_benchmark(media_dir: Path | Sequence[Path], out_dir: Path, preset: Preset = Preset(), seed: int = 0,
+def build_benchmark(media_dir: Path | Sequence[Path], out_dir: Path, preset: Preset | None = None, seed: int = 0,
                     jobs: int = 2) -> dict[str, Any]:
     """Build the benchmark ``preset`` from one or more media folders into ``out_dir`` (skipped if built alike).
 
@@ -155,6 +155,7 @@ def build_benchmark(media_dir: Path | Sequence[Path], out_dir: Path, preset: Pre
     ``seed``, ``preset``, ``version``, ``seconds`` (build time), ``out_dir`` and ``skipped``.
     """
     out_dir = Path(out_dir).resolve()
+    preset = preset or Preset()
     plan = plan_benchmark(media_dir, preset, seed)
     digest = plan.digest()
     if (marker := _complete(out_dir, seed, digest)) is not None:

@@ -119,7 +119,7 @@ class BenchPlan:
     def edit_rows(self) -> list[tuple[str, ...]]:
         """Ground-truth rows with the edits (``;``-joined labels) and the evidence left."""
         return [(*gt, ";".join(e.label() for e in b.edits), b.evidence)
-                for gt, (_, _, b) in zip(self.ground_truth(), self.segments())]
+                for gt, (_, _, b) in zip(self.ground_truth(), self.segments(), strict=True)]
 
     def edit_counts(self) -> dict[str, int]:
         """Segments per edit kind (every registered kind, zeros included)."""
@@ -138,7 +138,7 @@ def _split(rng: random.Random, total: int, parts: int, minimum: int) -> list[int
     """``parts`` whole numbers >= ``minimum`` that add up to ``total``, drawn at random."""
     spare = total - parts * minimum
     cuts = sorted(rng.randint(0, spare) for _ in range(parts - 1))
-    return [minimum + b - a for a, b in zip([0, *cuts], [*cuts, spare])]
+    return [minimum + b - a for a, b in zip([0, *cuts], [*cuts, spare], strict=True)]
 
 
 def _cycle(items: Sequence[Visual]) -> Iterator[Visual]:
@@ -332,7 +332,7 @@ def _plan_borrows(rng: random.Random, refs: Sequence[CatalogVideo], hands: Seque
     rng.shuffle(owners)
     borrows: list[Borrow] = []
     taken: dict[str, list[tuple[int, int]]] = {}
-    for ref, hand in zip(owners, hands):
+    for ref, hand in zip(owners, hands, strict=False):  # more references than hands: the first ones
         edits = in_order([make_edit(name, rng) for name in hand])
         needed = _min_seconds(edits, preset)
         if _room(ref, taken.get(ref.video_id, [])) < needed:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import dataclasses
-from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
 from avm.bench.compose import Canvas
 
 Range = tuple[int, int]
 
 
-@dataclass(frozen=True)
+@dataclass
 class Preset:
     """What to build. Ranges are inclusive ``(low, high)`` pairs drawn uniformly unless said otherwise.
 
@@ -58,12 +55,3 @@ class Preset:
     @property
     def n_catalog(self) -> int:
         return self.n_refs + self.n_distractors
-
-    @classmethod
-    def from_mapping(cls, values: Mapping[str, Any]) -> Preset:
-        """A preset from plain config values (lists become tuples; unknown keys are an error)."""
-        fields = {f.name for f in dataclasses.fields(cls)}
-        unknown = set(values) - fields
-        if unknown:
-            raise ValueError(f"unknown preset keys: {sorted(unknown)}")
-        return cls(**{k: tuple(v) if isinstance(v, (list, tuple)) else v for k, v in values.items()})

@@ -37,13 +37,15 @@ def still_frame(source: Path, at: float | None) -> Stream:
 
 
 def edited_clip(source: Path, edits: Sequence[Edit], path: Path, *, at: float | None = None,
-                cover: Path | None = None, cover_at: float | None = None, canvas: Canvas = Canvas(),
+                cover: Path | None = None, cover_at: float | None = None, canvas: Canvas | None = None,
                 duration: float = 1.0) -> Path:
     """Write a ``duration`` s clip of ``source`` (a still, or a video from ``at`` s) with ``edits`` to ``path``.
 
     Only picture edits apply (sound edits are ignored); ``cover`` (a still, or a video from ``cover_at`` s)
-    is the other picture that picture-in-picture and logo edits need.
+    is the other picture that picture-in-picture and logo edits need; ``canvas`` defaults to :class:`Canvas`'s.
     """
+    canvas = canvas or Canvas()
+
     def cover_av() -> AV:
         if cover is None:
             raise ValueError(f"{source}: edits {[e.name for e in edits]} need a cover picture")

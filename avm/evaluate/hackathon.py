@@ -8,8 +8,8 @@ its pair (0 if none), with 1-D interval IoU on ``[start, end]`` in seconds. Then
     IoU_final = sum(row IoUs) / (N_gt + FP)
     final     = harmonic mean of F1 and IoU_final.
 
-Scores are ignored. Submissions are whole seconds, so callers wanting the submission's score
-should pass ``to_whole_seconds(pred)`` (``report.evaluate`` does).
+Scores are ignored. Inputs are pair frames (:mod:`avm.evaluate.pairs`). Submissions are whole seconds, so
+``avm.evaluate.metrics.evaluate`` scores ``to_whole_seconds`` of the predictions.
 """
 
 from __future__ import annotations
@@ -17,9 +17,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from avm.evaluate.segments import as_pairs
-
-PAIR_KEY = ["query_id", "ref_id"]
+from avm.evaluate.pairs import PAIR_KEY
 
 
 def harmonic_mean(a: float, b: float) -> float:
@@ -57,9 +55,8 @@ def _best_iou_per_gt_row(pred: pd.DataFrame, gt: pd.DataFrame) -> np.ndarray:
     return best.reindex(range(len(gt)), fill_value=0.0).to_numpy()
 
 
-def hackathon_metrics(pred_df: pd.DataFrame, gt_df: pd.DataFrame) -> dict[str, float | int]:
-    """Hackathon score of predicted segment pairs against ground truth (see module docstring)."""
-    pred, gt = as_pairs(pred_df), as_pairs(gt_df)
+def hackathon_metrics(pred: pd.DataFrame, gt: pd.DataFrame) -> dict[str, float | int]:
+    """Hackathon score of predicted segment pairs against ground truth, both pair frames (see module docstring)."""
     counts = _pair_counts(pred, gt)
     tp = int(np.minimum(counts["n_pred"], counts["n_true"]).sum())
     fp = int((counts["n_pred"] - counts["n_true"]).clip(lower=0).sum())

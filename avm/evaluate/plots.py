@@ -13,9 +13,6 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.ticker import MaxNLocator
 
-from avm.evaluate.breakdown import UNASSIGNED, assign_predictions
-from avm.evaluate.segments import SCORE, as_pairs
-
 FIGSIZE, DPI = (8.0, 5.0), 100
 
 
@@ -56,17 +53,14 @@ def plot_pr_curve(curve_df: pd.DataFrame, path: str | Path, title: str = "Segmen
     return _save(fig, path)
 
 
-def plot_score_histogram(pred_df: pd.DataFrame, gt_df: pd.DataFrame, path: str | Path,
+def plot_score_histogram(scores: np.ndarray, true: np.ndarray, path: str | Path,
                          title: str = "Prediction scores") -> Path:
-    """Overlaid histograms of the scores of true predictions (overlapping a ground-truth row of their
-    pair on the query axis, as in ``breakdown.assign_predictions``) and of false ones."""
+    """Overlaid histograms of the ``scores`` of true predictions (``true``: those that overlap a ground-truth row
+    of their pair, ``tables.assign_predictions``) and of false ones."""
     fig, ax = _new_axes(title, "score", "predictions")
-    pred = as_pairs(pred_df, with_score=True)
-    if pred.empty:
+    if len(scores) == 0:
         _no_data(ax, "no predictions")
         return _save(fig, path)
-    true = assign_predictions(pred, gt_df) != UNASSIGNED
-    scores = pred[SCORE].to_numpy()
     bins = np.histogram_bin_edges(scores, bins=30)
     for mask, name, color in ((true, "true (overlaps ground truth)", "tab:green"),
                               (~true, "false (overlaps none)", "tab:red")):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from avm.evaluate.segments import SCORE, as_pairs
+from avm.evaluate.pairs import SCORE
 
 Box = tuple[float, float, float, float]  # query_start, query_end, ref_start, ref_end
 _AXES = ((0, 1), (2, 3))  # box indices of (start, end) on the query and reference axes
@@ -92,9 +92,8 @@ def _safe_div(num: np.ndarray, den: np.ndarray) -> np.ndarray:
     return np.divide(num, den, out=np.zeros_like(num, dtype=np.float64), where=den > 0)
 
 
-def segment_pr_curve(pred_df: pd.DataFrame, gt_df: pd.DataFrame) -> pd.DataFrame:
-    """One row per distinct score (descending): ``score``, ``precision``, ``recall``."""
-    pred, gt = as_pairs(pred_df, with_score=True), as_pairs(gt_df)
+def segment_pr_curve(pred: pd.DataFrame, gt: pd.DataFrame) -> pd.DataFrame:
+    """One row per distinct score (descending): ``score``, ``precision``, ``recall``; inputs are pair frames."""
     if not np.isfinite(pred[SCORE]).all():
         raise ValueError("prediction scores must be finite")
     pred = pred.sort_values(SCORE, ascending=False, kind="stable")
@@ -119,8 +118,8 @@ def segment_pr_curve(pred_df: pd.DataFrame, gt_df: pd.DataFrame) -> pd.DataFrame
     return pd.DataFrame(curve, columns=["score", "precision", "recall"])
 
 
-def segment_ap(pred_df: pd.DataFrame, gt_df: pd.DataFrame) -> float:
-    """VSC-2022 segment-level micro AP of predictions (with ``score``) against ground truth."""
-    curve = segment_pr_curve(pred_df, gt_df)
+def segment_ap(pred: pd.DataFrame, gt: pd.DataFrame) -> float:
+    """VSC-2022 segment-level micro AP of predictions against ground truth (pair frames)."""
+    curve = segment_pr_curve(pred, gt)
     recall_gain = np.diff(curve["recall"].to_numpy(), prepend=0.0)
     return float(np.sum(curve["precision"].to_numpy() * recall_gain))

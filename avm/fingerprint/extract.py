@@ -2,32 +2,18 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
 import numpy as np
 import torch
 
-from avm.fingerprint.pooling import IntervalFingerprints, PoolingOptions, pool_intervals
+from avm.fingerprint.options import FingerprintOptions
+from avm.fingerprint.pooling import PoolingOptions, pool_intervals
 from avm.media import DecodedMedia
-from avm.models import ModelSpec, build_model, resolve_device
-
-
-@dataclass(frozen=True)
-class FingerprintOptions:
-    """Models and pooling for each modality, and how to batch inference."""
-
-    models: dict[str, ModelSpec]
-    pooling: dict[str, PoolingOptions]
-    device: str = "auto"
-    audio_chunk_seconds: float = 60.0  # long audio runs as a batch of chunks (with context) of this length
-    batch_size: int = 16  # audio chunks per forward pass
-    frame_batch_size: int = 512  # video frames per forward pass
-    threads: int = 0  # torch intra-op threads on CPU; 0 = torch's default
-    modalities: tuple[str, ...] = field(default=("audio", "visual"))
+from avm.models import build_model, resolve_device
+from avm.types import Fingerprints
 
 
 class Fingerprinter:
-    """Holds the loaded models; ``fingerprint(decoded)`` → {modality: IntervalFingerprints}."""
+    """Holds the loaded models; ``fingerprint(decoded)`` → {modality: Fingerprints}."""
 
     def __init__(self, opts: FingerprintOptions) -> None:
         self.opts = opts
@@ -37,7 +23,7 @@ class Fingerprinter:
         self.models: dict[str, torch.nn.Module] = {}
         self.versions: dict[str, str] = {}
         for modality in opts.modalities:
-            model, version = build_model(opts.models[modality])
+            model, version = build_model(opts.model(modality).spec())
             self.models[modality] = model.to(self.device)
             self.versions[modality] = version
 
@@ -63,7 +49,7 @@ class Fingerprinter:
             for first in range(0, len(same), self.opts.batch_size):
                 group = same[first:first + self.opts.batch_size]
                 out = model(torch.stack([wave[begin:stop] for begin, _, stop in group]))
-                for (begin, start, _), emb in zip(group, out):
+                for (begin, start, _), emb in zip(group, out, strict=True):
                     skip = (start - begin) // hop
                     pieces[start] = emb[skip:skip + min(chunk // hop, total - start // hop)]
         pieces = [pieces[start] for start in sorted(pieces)]
@@ -78,9 +64,9 @@ class Fingerprinter:
                 for i in range(0, len(tensor), self.opts.frame_batch_size)]
         return torch.cat(outs) if outs else torch.zeros(0, model.dim, device=self.device)
 
-    def fingerprint(self, media: DecodedMedia, steps: dict[str, float] | None = None) -> dict[str, IntervalFingerprints]:
+    def fingerprint(self, media: DecodedMedia, steps: dict[str, float] | None = None) -> dict[str, Fingerprints]:
         """Interval fingerprints of every modality present; ``steps`` overrides the pooling step (queries)."""
-        results: dict[str, IntervalFingerprints] = {}
+        results: dict[str, Fingerprints] = {}
         if media.audio is not None and "audio" in self.models:
             expected = self.models["audio"].config.sample_rate
             if media.sample_rate != expected:
@@ -93,10 +79,10 @@ class Fingerprinter:
             data, run, hop = streams[modality]
             if data is None:
                 continue
-            pooling = self.opts.pooling[modality]
+            pooling = self.opts.model(modality).pooling
             if steps and modality in steps:
                 pooling = PoolingOptions(pooling.window, steps[modality], pooling.min_window_fraction)
             t_start, t_end, vectors = pool_intervals(run(), hop(), pooling)
             if len(t_start):
-                results[modality] = IntervalFingerprints(modality, t_start, t_end, vectors, self.versions[modality])
+                results[modality] = Fingerprints(modality, t_start, t_end, vectors, self.versions[modality])
         return results

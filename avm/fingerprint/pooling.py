@@ -8,27 +8,13 @@ import numpy as np
 import torch
 
 
-@dataclass(frozen=True)
+@dataclass
 class PoolingOptions:
     """Interval window and step, in seconds."""
 
     window: float = 2.0
     step: float = 1.0
     min_window_fraction: float = 0.5  # a stream shorter than the window still gets one interval if this long
-
-
-@dataclass
-class IntervalFingerprints:
-    """One modality's fingerprint of one stream: an ordered sequence of interval embeddings."""
-
-    modality: str
-    t_start: np.ndarray  # float32 [n]
-    t_end: np.ndarray  # float32 [n]
-    vectors: np.ndarray  # float16 [n, dim], L2-normalised
-    model_version: str
-
-    def __len__(self) -> int:
-        return len(self.t_start)
 
 
 def pool_intervals(context: torch.Tensor, hop_seconds: float, opts: PoolingOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -1,11 +1,22 @@
-"""Match stage: k-NN hits → temporally aligned segment pairs, fused across modalities (numpy/pyarrow only)."""
+"""Match stage: k-NN hits → temporally aligned segment pairs, fused across modalities, with thresholds
+calibrated on the catalog (numpy/pyarrow, and the index stage to search and read references)."""
 
-from avm.match.align import MatchOptions, Segment, align_hits, suppress_overlaps
-from avm.match.calibrate import calibrate, decision_threshold
+from avm.match.align import align_hits, suppress_overlaps
+from avm.match.calibration import Calibration, calibrate, calibrate_catalog, decision_threshold
 from avm.match.fuse import fuse_modalities
 from avm.match.matcher import ReferenceLookup, match_segments
-from avm.match.refine import Fingerprints, line_track, refine_segment
+from avm.match.options import (
+    AlignOptions,
+    CalibrationOptions,
+    FuseOptions,
+    MatchConfig,
+    MatchOptions,
+    RefineOptions,
+)
+from avm.match.query import match_query, reference_lookup, stored_fingerprints
+from avm.match.refine import line_track, refine_segment
 
-__all__ = ["Fingerprints", "MatchOptions", "ReferenceLookup", "Segment", "align_hits", "calibrate",
-           "decision_threshold", "fuse_modalities", "line_track", "match_segments", "refine_segment",
-           "suppress_overlaps"]
+__all__ = ["AlignOptions", "Calibration", "CalibrationOptions", "FuseOptions", "MatchConfig", "MatchOptions",
+           "ReferenceLookup", "RefineOptions", "align_hits", "calibrate", "calibrate_catalog", "decision_threshold",
+           "fuse_modalities", "line_track", "match_query", "match_segments", "reference_lookup", "refine_segment",
+           "stored_fingerprints", "suppress_overlaps"]

@@ -3,82 +3,17 @@
 A copy maps query time ``q`` to reference time ``r = speed · q + offset``: ``speed`` is 1 for a plain copy and
 differs from 1 by up to ``max_speed_change`` when the pirate sped the video up or slowed it down. For each
 reference, every candidate speed on a grid votes its hits into offset bins (``offset_tolerance`` wide); the
-strongest (speed, offset) line wins and its hits are split into runs along the query wherever they pause for more than ``max_gap``. Every long and strong enough
-run becomes a segment pair; the strongest remaining line is tried next, so one query may yield several
-segments from several references.
+strongest (speed, offset) line wins and its hits are split into runs along the query wherever they pause
+for more than ``max_gap``. Every long and strong enough run becomes a segment pair; the strongest remaining
+line is tried next, so one query may yield several segments from several references.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
-import pyarrow as pa
 
-
-@dataclass(frozen=True)
-class MatchOptions:
-    """Thresholds of the aligner for one modality (mirrors the ``match`` config)."""
-
-    min_similarity: float = 0.5  # hits below this similarity are ignored (a floor under the calibrated threshold)
-    hit_quantile: float = 0.99  # calibrated hit threshold: this quantile of similarities between unrelated videos
-    calibration_samples: int = 2000  # stored intervals sampled to estimate that distribution
-    min_calibration_samples: int = 100  # fewer (a tiny catalog): min_similarity is used as it is
-    offset_tolerance: float = 1.0  # seconds: hits within this of a line are consistent with it
-    max_speed_change: float = 0.1  # lines with speed (reference s per query s) in [1 − this, 1 + this]
-    speed_step: float = 0.005  # grid step of candidate speeds
-    speed_margin: float = 0.01  # refinement keeps speed 1 unless another raises the mean similarity by this much
-    max_gap: float = 4.0  # seconds without a consistent hit that end a segment
-    min_duration: float = 4.0  # shortest segment reported (query side, seconds)
-    min_hits: int = 3  # fewest consistent hits in a reported segment
-    min_score: float = 0.0  # lowest segment score reported (after refinement: the mean similarity along the copy)
-    # decision threshold: min_score is raised so that time-reversed catalog videos, matched as negative queries
-    # (`null_hours` of them), give at most `false_positives_per_hour` segments per query-hour
-    null_hours: float = 10.0
-    false_positives_per_hour: float = 0.1
-    # a query interval whose hits reach this many different references is recurring content (a jingle, a
-    # station logo, silence, a black frame): its hits are ignored (0: never)
-    recurring_references: int = 4
-    max_segments_per_query: int = 50
-    suppress_overlap: float = 0.5  # a weaker segment of the same pair overlapping a stronger one by more is dropped
-    # share of an interval's window that must lie inside a copy for the interval to match (a property of the
-    # model: 0.5 when a window matches once most of it is copied, 1.0 when only wholly copied windows match);
-    # it sets how far a run's outer hits are moved to estimate the copy's boundaries
-    window_overlap: float = 0.5
-    # refinement along each candidate's line (avm.match.refine): intervals whose similarity to the reference
-    # position the line maps them to reaches this threshold belong to the copy; calibrated like the hit
-    # threshold from `track_quantile` of the impostor similarities (this value is the floor); a negative
-    # track_quantile turns refinement off
-    track_quantile: float = 0.5
-    track_similarity: float = 0.0
-    edge_quantile: float = 0.9
-    edge_similarity: float = 0.0
-    # a copy's first and last intervals must also reach this fraction of the way from track_similarity up to
-    # the median track along the copy (0: off): a window half inside a clean copy still scores high, so an
-    # absolute edge threshold lets boundaries spill over by a window; a level relative to the copy's own
-    # similarity places them where windows are about half copied
-    edge_fraction: float = 0.0
-
-
-@dataclass(frozen=True)
-class Segment:
-    """One reported pair: query [query_start, query_end] ↔ reference [ref_start, ref_end]."""
-
-    query_id: str
-    query_start: float
-    query_end: float
-    ref_id: str
-    ref_start: float
-    ref_end: float
-    score: float
-    modality: str
-    n_hits: int
-    speed: float = 1.0  # reference seconds per query second (> 1: the copy was sped up)
-
-    @property
-    def offset(self) -> float:
-        """``ref_start − speed · query_start``: the line ``ref = speed · query + offset`` of this copy."""
-        return self.ref_start - self.speed * self.query_start
+from avm.match.options import AlignOptions
+from avm.types import Hits, Segment
 
 
 def _runs(times: np.ndarray, max_gap: float) -> list[np.ndarray]:
@@ -109,7 +44,7 @@ def boundary_margin(query_t_start: np.ndarray, query_t_end: np.ndarray, window_o
     return (1.0 - window_overlap) * window - step / 2
 
 
-def candidate_speeds(opts: MatchOptions) -> np.ndarray:
+def candidate_speeds(opts: AlignOptions) -> np.ndarray:
     """The grid of speeds tried, 1.0 first (ties between speeds go to the plainest copy)."""
     if opts.max_speed_change <= 0 or opts.speed_step <= 0:
         return np.ones(1)
@@ -149,7 +84,7 @@ def segment_on_line(query_id: str, ref_id: str, start: float, end: float, speed:
 
 
 def _align_reference(query_id: str, ref_id: str, q_start: np.ndarray, q_end: np.ndarray, r_start: np.ndarray,
-                     r_end: np.ndarray, sim: np.ndarray, modality: str, opts: MatchOptions,
+                     r_end: np.ndarray, sim: np.ndarray, modality: str, opts: AlignOptions,
                      margin: float = 0.0) -> list[Segment]:
     segments: list[Segment] = []
     speeds = candidate_speeds(opts)
@@ -184,21 +119,16 @@ def _references_per_interval(query_index: np.ndarray, ref_ids: np.ndarray) -> np
     return counts[np.searchsorted(intervals, query_index)]
 
 
-def align_hits(query_id: str, query_t_start: np.ndarray, query_t_end: np.ndarray, hits: pa.Table, modality: str,
-               opts: MatchOptions) -> list[Segment]:
-    """Segment pairs of one query from its k-NN ``hits`` (HITS_SCHEMA rows; ``query_index`` into the query times)."""
-    if hits.num_rows == 0:
+def align_hits(query_id: str, query_t_start: np.ndarray, query_t_end: np.ndarray, hits: Hits, modality: str,
+               opts: AlignOptions) -> list[Segment]:
+    """Segment pairs of one query from its k-NN ``hits`` (``query_index`` into the query times)."""
+    if len(hits) == 0:
         return []
-    sim = hits["similarity"].to_numpy().astype(np.float64)
-    keep = sim >= opts.min_similarity
-    qi = hits["query_index"].to_numpy()[keep]
-    ref_ids = np.asarray(hits["video_id"].to_pylist(), dtype=object)[keep]
-    r_start = hits["t_start"].to_numpy().astype(np.float64)[keep]
-    r_end = hits["t_end"].to_numpy().astype(np.float64)[keep]
-    sim = sim[keep]
-    if opts.recurring_references > 0 and len(qi):
-        specific = _references_per_interval(qi, ref_ids) < opts.recurring_references
-        qi, ref_ids, r_start, r_end, sim = qi[specific], ref_ids[specific], r_start[specific], r_end[specific], sim[specific]
+    hits = hits.select(hits.similarity.astype(np.float64) >= opts.min_similarity)
+    if opts.recurring_references > 0 and len(hits):
+        hits = hits.select(_references_per_interval(hits.query_index, hits.video_id) < opts.recurring_references)
+    qi, ref_ids, sim = hits.query_index, hits.video_id, hits.similarity.astype(np.float64)
+    r_start, r_end = hits.t_start.astype(np.float64), hits.t_end.astype(np.float64)
     q_start, q_end = query_t_start.astype(np.float64)[qi], query_t_end.astype(np.float64)[qi]
     margin = boundary_margin(query_t_start, query_t_end, opts.window_overlap)
     segments: list[Segment] = []
@@ -209,7 +139,7 @@ def align_hits(query_id: str, query_t_start: np.ndarray, query_t_end: np.ndarray
     return suppress_overlaps(segments, opts)
 
 
-def suppress_overlaps(segments: list[Segment], opts: MatchOptions) -> list[Segment]:
+def suppress_overlaps(segments: list[Segment], opts: AlignOptions) -> list[Segment]:
     """Keep the strongest segments; drop a weaker one of the same (query, ref) pair that mostly overlaps a kept one."""
     kept: list[Segment] = []
     for seg in sorted(segments, key=lambda s: (-s.score * s.n_hits, s.query_start)):

@@ -5,12 +5,12 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable
 
-from avm.match.align import Segment
+from avm.match.options import FuseOptions
+from avm.types import Segment
 
 # (segment, query start, query end) → how well every modality's fingerprints follow the segment's line over
 # that span (avm.match.matcher: 0 to the number of modalities)
 LineSupport = Callable[[Segment, float, float], float]
-SUPPORT_MARGIN = 0.1  # a line must be followed over this much more of the contested span (summed) to win
 
 
 def _same_copy(a: Segment, b: Segment, tolerance: float) -> bool:
@@ -43,13 +43,13 @@ def _strength(seg: Segment) -> float:
     return seg.score * (seg.query_end - seg.query_start)
 
 
-def _stronger(a: Segment, b: Segment, support: LineSupport | None) -> Segment:
-    """Of two contradicting segments, the one whose line the fingerprints of all modalities follow more over
-    the contested query time; when that does not tell them apart, the stronger (score × duration)."""
+def _stronger(a: Segment, b: Segment, support: LineSupport | None, margin: float) -> Segment:
+    """Of two contradicting segments, the one whose line the fingerprints of all modalities follow over more
+    (by more than ``margin``, summed) of the contested query time; otherwise the stronger (score × duration)."""
     if support is not None:
         start, end = max(a.query_start, b.query_start), min(a.query_end, b.query_end)
         sa, sb = support(a, start, end), support(b, start, end)
-        if abs(sa - sb) > SUPPORT_MARGIN:
+        if abs(sa - sb) > margin:
             return a if sa > sb else b
     return max(a, b, key=_strength)
 
@@ -69,20 +69,22 @@ def _uncontested(loser: Segment, winner: Segment, min_duration: float) -> list[S
 
 
 def fuse_modalities(per_modality: dict[str, list[Segment]], offset_tolerance: float,
-                    conflict_overlap: float = 0.5, support: LineSupport | None = None,
-                    min_duration: float = 0.0) -> list[Segment]:
+                    support: LineSupport | None = None, min_duration: float = 0.0,
+                    opts: FuseOptions | None = None) -> list[Segment]:
     """Merge segments of different modalities that describe the same copy; keep the others as they are.
 
-    A merged segment spans both, scores the noisy-OR of both scores (agreeing evidence ranks higher), and is labelled
-    with every modality that supports it (e.g. ``audio+visual``). Segments of different modalities that pair the
-    same query time (more than ``conflict_overlap`` of the shorter) with the same reference on different lines
-    contradict each other: one wins the contested time. With ``support``, the one whose line both modalities'
-    fingerprints follow over the contested time wins: a picture that repeats in the reference (a still, a loop)
-    lets the visual hits pick the wrong place, while the soundtrack there still tells the places apart.
-    Otherwise, or when the support is even, the stronger (score × duration) wins. The loser keeps its parts
-    outside the winner's query span that last at least ``min_duration`` (a long segment may span a copy the
-    other modality places elsewhere, then one it does not contest).
+    A merged segment spans both, scores the noisy-OR of both scores (agreeing evidence ranks higher), and is
+    labelled with every modality that supports it (e.g. ``audio+visual``). Segments of different modalities that
+    pair the same query time (more than ``opts.conflict_overlap`` of the shorter) with the same reference on
+    different lines contradict each other: one wins the contested time. With ``support``, the one whose line both
+    modalities' fingerprints follow over more of the contested time (by ``opts.support_margin``) wins: a picture
+    that repeats in the reference (a still, a loop) lets the visual hits pick the wrong place, while the
+    soundtrack there still tells the places apart. Otherwise, or when the support is even, the stronger
+    (score × duration) wins. The loser keeps its parts outside the winner's query span that last at least
+    ``min_duration`` (a long segment may span a copy the other modality places elsewhere, then one it does not
+    contest).
     """
+    opts = opts or FuseOptions()
     merged: list[Segment] = []
     pending = [seg for modality in sorted(per_modality) for seg in per_modality[modality]][::-1]
     while pending:
@@ -93,8 +95,8 @@ def fuse_modalities(per_modality: dict[str, list[Segment]], offset_tolerance: fl
             if _same_copy(other, seg, offset_tolerance):
                 merged[i] = _merge(other, seg)
                 break
-            if _conflict(other, seg, conflict_overlap):
-                merged[i] = _stronger(other, seg, support)
+            if _conflict(other, seg, opts.conflict_overlap):
+                merged[i] = _stronger(other, seg, support, opts.support_margin)
                 loser = seg if merged[i] is other else other
                 pending += _uncontested(loser, merged[i], min_duration)[::-1]
                 break

@@ -18,21 +18,12 @@ track at the query step instead of from wherever the last k-NN hit happened to b
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass
 
 import numpy as np
 
-from avm.match.align import MatchOptions, Segment, candidate_speeds, segment_on_line
-
-
-@dataclass(frozen=True)
-class Fingerprints:
-    """Interval fingerprints of one video and modality: start and end times (s) and L2-normalised vectors."""
-
-    t_start: np.ndarray
-    t_end: np.ndarray
-    vectors: np.ndarray
-
+from avm.match.align import candidate_speeds, segment_on_line
+from avm.match.options import MatchOptions
+from avm.types import Fingerprints, Segment
 
 FIT_SECONDS = 120.0  # the line is fitted on at most this much of the candidate, around its middle
 SHIFT_STEP = 0.25  # seconds between the offsets tried within ±offset_tolerance
@@ -90,13 +81,13 @@ def fit_line(seg: Segment, query: Fingerprints, reference: Fingerprints, opts: M
     r_t = reference.t_start.astype(np.float64)
     anchor = seg.speed * middle + seg.offset  # reference time of the middle on the aligner's line
     # the reference intervals any tried line can reach from these query intervals
-    reach = opts.max_speed_change * half + abs(seg.speed - 1.0) * half + opts.offset_tolerance + 1.0
+    reach = opts.align.max_speed_change * half + abs(seg.speed - 1.0) * half + opts.align.offset_tolerance + 1.0
     cols = np.flatnonzero((r_t >= anchor - half - reach) & (r_t <= anchor + half + reach))
     if len(cols) < 2:
         return seg.speed, seg.offset
     sims = query.vectors[rows].astype(np.float32) @ reference.vectors[cols].astype(np.float32).T  # [n, m]
-    speeds = candidate_speeds(opts)
-    shifts = np.arange(-opts.offset_tolerance, opts.offset_tolerance + 1e-9, SHIFT_STEP)
+    speeds = candidate_speeds(opts.align)
+    shifts = np.arange(-opts.align.offset_tolerance, opts.align.offset_tolerance + 1e-9, SHIFT_STEP)
     shifts = shifts[np.argsort(np.abs(shifts), kind="stable")]  # 0 first: ties keep the aligner's offset
     speed_grid, shift_grid = (g.ravel() for g in np.meshgrid(speeds, shifts, indexing="ij"))
     expected = speed_grid[:, None] * (q_t[rows] - middle)[None, :] + (anchor + shift_grid)[:, None]  # [C, n]
@@ -107,7 +98,7 @@ def fit_line(seg: Segment, query: Fingerprints, reference: Fingerprints, opts: M
     best = int(np.argmax(score))  # first of the ties: speed nearest 1, then the smallest shift
     plain = np.flatnonzero(speed_grid == 1.0)
     plain_best = int(plain[np.argmax(score[plain])])
-    if score[best] - score[plain_best] < opts.speed_margin:  # a changed speed must earn its place
+    if score[best] - score[plain_best] < opts.refine.speed_margin:  # a changed speed must earn its place
         best = plain_best
     speed = float(speed_grid[best])
     return speed, float(anchor + shift_grid[best] - speed * middle)
@@ -124,7 +115,7 @@ def _stretches(on: np.ndarray, t_start: np.ndarray, max_gap: float) -> list[tupl
 
 def refine_segment(seg: Segment, query: Fingerprints, reference: Fingerprints, opts: MatchOptions,
                    margin: float) -> Segment:
-    """``seg`` on its fitted line, its query span set to the track's stretch above ``opts.track_similarity``
+    """``seg`` on its fitted line, its query span set to the track's stretch above ``track_similarity``
     that overlaps it; boundaries move by ``margin`` from the outer intervals (as in alignment).
 
     A segment whose track has no stretch over it, or one less than half its length, is returned unchanged.
@@ -158,14 +149,15 @@ def _covering_stretch(track: np.ndarray, t_start: np.ndarray, t_end: np.ndarray,
     """First and last interval of the track's stretches above ``track_similarity`` that overlap ``seg``,
     trimmed to intervals at or above ``edge_similarity`` (and the ``edge_fraction`` level); None when there
     is none."""
-    covering = [(a, b) for a, b in _stretches(track >= opts.track_similarity, t_start, opts.max_gap)
+    covering = [(a, b) for a, b in _stretches(track >= opts.refine.track_similarity, t_start, opts.align.max_gap)
                 if t_start[a] <= seg.query_end and t_end[b] >= seg.query_start]
     if not covering:
         return None
     first, last = covering[0][0], covering[-1][1]
-    edge = opts.edge_similarity
-    if opts.edge_fraction > 0:
+    refine = opts.refine
+    edge = refine.edge_similarity
+    if refine.edge_fraction > 0:
         plateau = float(np.median(track[first:last + 1]))
-        edge = max(edge, opts.track_similarity + opts.edge_fraction * (plateau - opts.track_similarity))
+        edge = max(edge, refine.track_similarity + refine.edge_fraction * (plateau - refine.track_similarity))
     strong = np.flatnonzero(track[first:last + 1] >= edge) + first
     return (int(strong[0]), int(strong[-1])) if len(strong) else None

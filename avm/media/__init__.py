@@ -1,7 +1,14 @@
 """Media stage: probe and decode files into normalised audio and frames (ffmpeg only here)."""
 
-from avm.media.decode import (DecodedMedia, DecodeOptions, decode, decode_audio, decode_frames, decode_still,
-                              remove_black_bars)
+from avm.media.decode import (
+                              DecodedMedia,
+                              DecodeOptions,
+                              decode,
+                              decode_audio,
+                              decode_frames,
+                              decode_still,
+                              remove_black_bars,
+)
 from avm.media.errors import MediaError
 from avm.media.hashing import content_hash
 from avm.media.probe import MediaInfo, StreamInfo, probe

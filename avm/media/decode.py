@@ -6,6 +6,7 @@ square with the picture's own black letterbox/pillarbox bars cropped away.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ffmpeg
@@ -17,9 +18,9 @@ from avm.media.source import check_input
 from avm.media.tools import ffmpeg_exe
 
 
-@dataclass(frozen=True)
+@dataclass
 class DecodeOptions:
-    """How to normalise media (mirrors the ``media`` config group)."""
+    """How to normalise media (the ``media`` config group)."""
 
     sample_rate: int = 16000
     frame_rate: float = 2.0
@@ -27,9 +28,7 @@ class DecodeOptions:
     bar_threshold: int = 24  # a row/column whose brightest frame mean stays below this is a black bar
     max_bar_fraction: float = 0.35  # never crop more than this from one side
     ffmpeg_threads: int = 1
-    allowed_schemes: tuple[str, ...] = ()
-    decode_audio: bool = True
-    decode_video: bool = True
+    allowed_schemes: tuple[str, ...] = ()  # URL schemes ffmpeg may open besides local files, e.g. (http, https)
 
 
 @dataclass
@@ -42,14 +41,6 @@ class DecodedMedia:
     frames: np.ndarray | None  # uint8 [n_frames, h, w], bars removed
     frame_rate: float
     crop: tuple[int, int, int, int] | None = None  # top, bottom, left, right bars removed (pixels at frame_size)
-
-    @property
-    def audio_seconds(self) -> float:
-        return 0.0 if self.audio is None else len(self.audio) / self.sample_rate
-
-    @property
-    def video_seconds(self) -> float:
-        return 0.0 if self.frames is None else len(self.frames) / self.frame_rate
 
 
 def _run(stream: ffmpeg.nodes.OutputStream, uri: str) -> bytes:
@@ -120,12 +111,13 @@ def remove_black_bars(frames: np.ndarray, threshold: int, max_fraction: float) -
     return frames[:, top:h - bottom, left:w - right], (top, bottom, left, right)
 
 
-def decode(uri: str, opts: DecodeOptions, info: MediaInfo | None = None) -> DecodedMedia:
-    """Probe and decode every modality ``uri`` has (and ``opts`` asks for)."""
+def decode(uri: str, opts: DecodeOptions, info: MediaInfo | None = None,
+           modalities: Sequence[str] = ("audio", "visual")) -> DecodedMedia:
+    """Probe ``uri`` and decode each of ``modalities`` (``audio``, ``visual``) that it has."""
     info = info or probe(uri, opts.allowed_schemes)
-    audio = decode_audio(uri, opts) if opts.decode_audio and info.has_audio else None
+    audio = decode_audio(uri, opts) if "audio" in modalities and info.has_audio else None
     frames, crop = None, None
-    if opts.decode_video and info.has_video:
+    if "visual" in modalities and info.has_video:
         frames, crop = remove_black_bars(decode_frames(uri, opts), opts.bar_threshold, opts.max_bar_fraction)
     if (audio is None or audio.size == 0) and (frames is None or len(frames) == 0):
         raise MediaError(uri, "decoded no audio samples and no video frames")

@@ -1,9 +1,9 @@
-"""Models: torch modules, front ends and checkpoint loading (torch only here and in fingerprint/)."""
+"""Models: torch modules, front ends and checkpoint loading; one module per architecture key of the registry."""
 
-from avm.models.audio import AudioEmbedder, AudioModelConfig
+from avm.models.audio_cnn import AudioCNN, AudioCNNConfig
 from avm.models.registry import ModelSpec, build_model, resolve_device, save_checkpoint
-from avm.models.visual import VisualEmbedder, VisualModelConfig
 from avm.models.visual_cnn import VisualCNN, VisualCNNConfig
+from avm.models.visual_tiny import VisualTiny, VisualTinyConfig
 
-__all__ = ["AudioEmbedder", "AudioModelConfig", "ModelSpec", "VisualCNN", "VisualCNNConfig", "VisualEmbedder",
-           "VisualModelConfig", "build_model", "resolve_device", "save_checkpoint"]
+__all__ = ["AudioCNN", "AudioCNNConfig", "ModelSpec", "VisualCNN", "VisualCNNConfig", "VisualTiny",
+           "VisualTinyConfig", "build_model", "resolve_device", "save_checkpoint"]

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import math
-
 import torch
 from torch import nn
 from torch.nn import functional as F
@@ -20,7 +18,8 @@ def _mel_to_hz(mel: torch.Tensor) -> torch.Tensor:
 def mel_filterbank(sample_rate: int, n_fft: int, n_mels: int, f_min: float, f_max: float) -> torch.Tensor:
     """Triangular HTK-style mel filters as a [n_mels, n_fft // 2 + 1] matrix."""
     freqs = torch.linspace(0.0, sample_rate / 2.0, n_fft // 2 + 1)
-    mel_points = torch.linspace(_hz_to_mel(torch.tensor(f_min)).item(), _hz_to_mel(torch.tensor(f_max)).item(), n_mels + 2)
+    low, high = _hz_to_mel(torch.tensor(f_min)).item(), _hz_to_mel(torch.tensor(f_max)).item()
+    mel_points = torch.linspace(low, high, n_mels + 2)
     hz_points = _mel_to_hz(mel_points)
     lower, centre, upper = hz_points[:-2, None], hz_points[1:-1, None], hz_points[2:, None]
     rising = (freqs[None, :] - lower) / (centre - lower)
@@ -63,7 +62,3 @@ def prepare_frames(frames: torch.Tensor, size: int) -> torch.Tensor:
     std = x.std(dim=(2, 3), keepdim=True)
     return (x - mean) / (std + 1e-3)
 
-
-def receptive_frames(seconds: float, hop_seconds: float) -> int:
-    """Number of frames at ``hop_seconds`` that span ``seconds`` (at least 1)."""
-    return max(1, int(math.ceil(seconds / hop_seconds)))

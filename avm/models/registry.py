@@ -12,21 +12,21 @@ from typing import Any
 import torch
 from torch import nn
 
-from avm.models.audio import AudioEmbedder, AudioModelConfig
-from avm.models.visual import VisualEmbedder, VisualModelConfig
+from avm.models.audio_cnn import AudioCNN, AudioCNNConfig
 from avm.models.visual_cnn import VisualCNN, VisualCNNConfig
+from avm.models.visual_tiny import VisualTiny, VisualTinyConfig
 from avm.paths import PACKAGE_ROOT, resolve_path
 
 _ARCHITECTURES: dict[str, tuple[type[nn.Module], type]] = {
-    "audio_cnn": (AudioEmbedder, AudioModelConfig),
-    "visual_tiny": (VisualEmbedder, VisualModelConfig),
+    "audio_cnn": (AudioCNN, AudioCNNConfig),
+    "visual_tiny": (VisualTiny, VisualTinyConfig),
     "visual_cnn": (VisualCNN, VisualCNNConfig),
 }
 
 
-@dataclass(frozen=True)
+@dataclass
 class ModelSpec:
-    """Which model to run for one modality (mirrors one entry of the ``model`` config group)."""
+    """Which model to run for one modality."""
 
     architecture: str
     params: dict[str, Any] = dataclasses.field(default_factory=dict)

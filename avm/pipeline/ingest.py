@@ -6,19 +6,19 @@ import json
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
-import numpy as np
 import pyarrow as pa
 
 from avm.fingerprint import FingerprintOptions
-from avm.index import BatchedWriter, FingerprintStore, IndexOptions, fingerprint_rows
+from avm.index import BatchedWriter, FingerprintStore
 from avm.manifest import ManifestEntry
-from avm.media import DecodeOptions
 from avm.models import build_model
-from avm.pipeline.options import RayOptions
+from avm.pipeline.config import IngestConfig
 from avm.pipeline.progress import Progress
-from avm.pipeline.ray_jobs import fingerprint_dataset, ray_session
+from avm.pipeline.ray_adapter import iter_rows, map_stage, ray_session, rows_dataset
+from avm.pipeline.rows import FingerprintedRow, MediaRow
+from avm.pipeline.stages import DecodeStage, FingerprintStage
 from avm.schema import VIDEO_STATUS_DUPLICATE, VIDEO_STATUS_FAILED, VIDEO_STATUS_OK, VIDEOS_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -55,27 +55,26 @@ class IngestSummary:
         return out
 
 
-def _video_row(row: dict, status: str, error: str, n_intervals: int) -> pa.Table:
+def _video_row(row: FingerprintedRow, status: str, error: str, n_intervals: int) -> pa.Table:
     return pa.Table.from_pylist([{
-        "video_id": str(row["video_id"]), "uri": str(row["uri"]), "duration": float(row.get("duration") or 0.0),
-        "streams": str(row.get("streams") or "[]"), "content_hash": str(row.get("content_hash") or "") or None,
-        "status": status, "error": error or None, "ingested_at": datetime.now(timezone.utc),
-        "model_versions": str(row.get("model_versions") or "{}"), "n_intervals": n_intervals,
+        "video_id": row.video_id, "uri": row.uri, "duration": row.duration, "streams": row.streams_json,
+        "content_hash": row.content_hash or None, "status": status, "error": error or None,
+        "ingested_at": datetime.now(UTC), "model_versions": json.dumps(row.model_versions),
+        "n_intervals": n_intervals,
     }], schema=VIDEOS_SCHEMA)
 
 
 def model_versions(fingerprint: FingerprintOptions) -> dict[str, str]:
     """The version string of every configured model (what a video's fingerprints must have been made with)."""
-    return {m: build_model(fingerprint.models[m])[1] for m in fingerprint.modalities}
+    return {m: build_model(fingerprint.model(m).spec())[1] for m in fingerprint.modalities}
 
 
-def run_ingest(entries: list[ManifestEntry], decode: DecodeOptions, fingerprint: FingerprintOptions,
-               index: IndexOptions, ray_opts: RayOptions, write_batch_rows: int = 500_000) -> IngestSummary:
+def run_ingest(cfg: IngestConfig, entries: list[ManifestEntry]) -> IngestSummary:
     """Fingerprint every entry not already in the catalog and store the results; failures are recorded."""
-    store = FingerprintStore(index)
-    modalities = fingerprint.modalities
+    store = FingerprintStore(cfg.index)
+    modalities = cfg.model.modalities
     known = store.videos(["video_id", "status", "content_hash", "model_versions"]).to_pylist()
-    current = model_versions(fingerprint)
+    current = model_versions(cfg.model)
     # a video fingerprinted by another model version is done again (re-index on a new model)
     ok = [r for r in known if r["status"] == VIDEO_STATUS_OK and json.loads(r["model_versions"] or "{}") == current]
     ok_ids = {r["video_id"] for r in ok}
@@ -85,53 +84,45 @@ def run_ingest(entries: list[ManifestEntry], decode: DecodeOptions, fingerprint:
     log.info("ingest: %d files in the input, %d already in the catalog, %d to do", len(entries), summary.skipped, len(todo))
     # fingerprints of videos not marked ok are leftovers of an interrupted run: remove them before writing again
     store.delete_fingerprints([e.video_id for e in todo], modalities)
-    writer = BatchedWriter(store, write_batch_rows)
+    writer = BatchedWriter(store, cfg.write_batch_rows)
     progress = Progress("ingest", len(todo))
     if todo:
-        with ray_session(ray_opts):
-            dataset = fingerprint_dataset(todo, decode, fingerprint, ray_opts)
-            for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-                for i in range(len(batch["video_id"])):
-                    row = {k: v[i] for k, v in batch.items()}
-                    _store_one(row, modalities, writer, hash_owner, summary)
-                    media = float(row.get("duration") or 0.0) if not row["error"] else 0.0
-                    progress.update(media_seconds=media, failed=int(bool(row["error"])))
+        with ray_session(cfg.ray):
+            dataset = rows_dataset([MediaRow(e.uri, e.video_id) for e in todo])
+            dataset = map_stage(dataset, DecodeStage(cfg.media, cfg.model.modalities, cfg.ray.decode))
+            dataset = map_stage(dataset, FingerprintStage(cfg.model, resources=cfg.ray.embed))
+            for row in iter_rows(dataset):
+                _store_one(row, writer, hash_owner, summary)
+                progress.update(media_seconds=0.0 if row.error else row.duration, failed=int(bool(row.error)))
         writer.flush()
     store.finalize(modalities)
     summary.wall_seconds = progress.elapsed
     summary.media_hours = progress.media_seconds / 3600
     summary.realtime_factor = progress.realtime_factor
-    cores = ray_opts.num_cpus or os.cpu_count() or 1
+    cores = cfg.ray.num_cpus or os.cpu_count() or 1
     summary.realtime_factor_per_core = summary.realtime_factor / cores
     summary.rows_written, summary.commits = writer.rows_written, writer.commits
     return summary
 
 
-def _store_one(row: dict, modalities: tuple[str, ...], writer: BatchedWriter, hash_owner: dict[str, str],
+def _store_one(row: FingerprintedRow, writer: BatchedWriter, hash_owner: dict[str, str],
                summary: IngestSummary) -> None:
     """Queue one processed file: error row, duplicate row, or fingerprints plus an ok row."""
-    video_id, error = str(row["video_id"]), str(row["error"])
-    if error:
+    if row.error:
         summary.failed += 1
-        summary.failures.append((video_id, error))
-        writer.add(_video_row(row, VIDEO_STATUS_FAILED, error, 0))
+        summary.failures.append((row.video_id, row.error))
+        writer.add(_video_row(row, VIDEO_STATUS_FAILED, row.error, 0))
         return
-    owner = hash_owner.get(str(row["content_hash"]))
-    if owner and owner != video_id:
+    owner = hash_owner.get(row.content_hash)
+    if owner and owner != row.video_id:
         summary.duplicates += 1
         writer.add(_video_row(row, VIDEO_STATUS_DUPLICATE, f"same content as {owner}", 0))
         return
-    tables = {}
-    for m in modalities:
-        vectors = np.asarray(row[f"{m}_vectors"])
-        if len(vectors):
-            tables[m] = fingerprint_rows(video_id, m, np.asarray(row[f"{m}_t_start"]), np.asarray(row[f"{m}_t_end"]),
-                                         vectors, json.loads(row["model_versions"])[m])
-    streams = json.loads(str(row["streams"]))
-    duration = float(row["duration"])
-    summary.audio_hours += duration / 3600 if any(s["type"] == "audio" for s in streams) else 0.0
-    summary.video_hours += duration / 3600 if any(s["type"] == "video" for s in streams) else 0.0
+    tables = {m: fp.to_rows(row.video_id) for m, fp in row.prints.items() if len(fp)}
+    hours = row.duration / 3600
+    summary.audio_hours += hours if row.info.has_audio else 0.0
+    summary.video_hours += hours if row.info.has_video else 0.0
     summary.ingested += 1
-    if row["content_hash"]:
-        hash_owner[str(row["content_hash"])] = video_id
+    if row.content_hash:
+        hash_owner[row.content_hash] = row.video_id
     writer.add(_video_row(row, VIDEO_STATUS_OK, "", sum(t.num_rows for t in tables.values())), tables)

@@ -2,23 +2,21 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import uuid
 from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from avm.fingerprint import FingerprintOptions
-from avm.index import FingerprintStore, IndexOptions
+from avm.index import FingerprintStore
 from avm.manifest import ManifestEntry
-from avm.match import MatchOptions
-from avm.media import DecodeOptions
-from avm.pipeline.options import RayOptions
+from avm.match import Calibration, calibrate_catalog
+from avm.pipeline.config import ScanConfig
 from avm.pipeline.progress import Progress
-from avm.pipeline.ray_jobs import catalog_dataset, fingerprint_dataset, query_dataset, ray_session
-from avm.pipeline.calibration import Calibration, calibrate_catalog
-from avm.schema import MATCHES_SCHEMA
+from avm.pipeline.ray_adapter import iter_rows, map_stage, ray_session, rows_dataset
+from avm.pipeline.rows import CatalogRow, MediaRow
+from avm.pipeline.stages import DecodeStage, FingerprintStage, QueryStage
+from avm.types import Segment
 
 log = logging.getLogger(__name__)
 
@@ -28,56 +26,52 @@ class ScanResult:
     """Segment pairs found by one scan run, and what happened to each query."""
 
     run_id: str
-    matches: pa.Table  # MATCHES_SCHEMA
+    segments: list[Segment]
     queries: int = 0
     failed: list[tuple[str, str]] = field(default_factory=list)
     media_hours: float = 0.0
     wall_seconds: float = 0.0
     calibration: Calibration | None = None  # the match thresholds used
 
+    @property
+    def matches(self) -> pa.Table:
+        """The segments as a table (``MATCHES_SCHEMA``)."""
+        return Segment.to_table(self.segments, self.run_id)
+
     def lines(self) -> list[str]:
-        pairs = len({(q, r) for q, r in zip(self.matches["query_id"].to_pylist(), self.matches["ref_id"].to_pylist())})
+        pairs = len({(s.query_id, s.ref_id) for s in self.segments})
         out = [f"scan {self.run_id}: {self.queries} queries ({self.media_hours:.3f} h of new media) in "
-               f"{self.wall_seconds:.1f} s; {self.matches.num_rows} segments in {pairs} (query, reference) pairs; "
+               f"{self.wall_seconds:.1f} s; {len(self.segments)} segments in {pairs} (query, reference) pairs; "
                f"{len(self.failed)} failed",
                *(self.calibration.lines() if self.calibration else [])]
         out += [f"FAILED {q}: {e}" for q, e in self.failed]
         return out
 
 
-def run_scan(queries: list[ManifestEntry] | None, decode: DecodeOptions, fingerprint: FingerprintOptions,
-             query_steps: dict[str, float], index: IndexOptions, match: dict[str, MatchOptions], k: int,
-             ray_opts: RayOptions) -> ScanResult:
+def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None) -> ScanResult:
     """Scan ``queries`` (files) against the catalog, or every catalog video against the others when None."""
     run_id = uuid.uuid4().hex[:12]
-    catalog = queries is None
-    modalities = fingerprint.modalities
-    store = FingerprintStore(index)
-    if catalog:
-        videos = store.videos(["video_id", "status"]).to_pylist()
-        ids = sorted(v["video_id"] for v in videos if v["status"] == "ok")
-        log.info("scan: catalog mode, %d videos against each other", len(ids))
+    modalities = cfg.model.modalities
+    store = FingerprintStore(cfg.index)
+    if queries is None:
+        rows = [CatalogRow(v) for v in sorted(store.ok_videos(["video_id"])["video_id"].to_pylist())]
+        log.info("scan: catalog mode, %d videos against each other", len(rows))
     else:
+        rows = [MediaRow(e.uri, e.video_id) for e in queries]
         log.info("scan: %d query files against %s", len(queries), {m: store.count(m) for m in modalities})
-    calibration = calibrate_catalog(store, match, k)
-    per_modality = calibration.options
-    total = len(ids) if catalog else len(queries)
-    progress = Progress("scan", total)
-    rows, failed = [], []
-    with ray_session(ray_opts):
-        source = catalog_dataset(ids) if catalog else fingerprint_dataset(queries, decode, fingerprint, ray_opts,
-                                                                          steps=query_steps)
-        dataset = query_dataset(source, index, per_modality, k, modalities, catalog, ray_opts)
-        for batch in dataset.iter_batches(batch_size=None, batch_format="numpy"):
-            for i in range(len(batch["video_id"])):
-                error = str(batch["error"][i])
-                if error:
-                    failed.append((str(batch["video_id"][i]), error))
-                for seg in json.loads(str(batch["segments"][i])):
-                    rows.append({**seg, "run_id": run_id})
-                media = 0.0 if catalog or error else float(batch["duration"][i])
-                progress.update(media_seconds=media, failed=int(bool(error)))
-    matches = pa.Table.from_pylist(rows, schema=MATCHES_SCHEMA) if rows else MATCHES_SCHEMA.empty_table()
-    return ScanResult(run_id=run_id, matches=matches, queries=total, failed=failed,
-                      calibration=calibration,
+    calibration = calibrate_catalog(store, cfg.match.per_modality(modalities), cfg.search.k)
+    progress = Progress("scan", len(rows))
+    segments, failed = [], []
+    with ray_session(cfg.ray):
+        dataset = rows_dataset(rows)
+        if queries is not None:
+            dataset = map_stage(dataset, DecodeStage(cfg.media, cfg.model.modalities, cfg.ray.decode))
+            dataset = map_stage(dataset, FingerprintStage(cfg.model, cfg.model.query_steps(), cfg.ray.embed))
+        query = QueryStage(cfg.index, calibration.options, cfg.match.fuse, cfg.search.k, modalities, cfg.ray.query)
+        for result in iter_rows(map_stage(dataset, query)):
+            if result.error:
+                failed.append((result.video_id, result.error))
+            segments += result.segments
+            progress.update(media_seconds=0.0 if result.error else result.duration, failed=int(bool(result.error)))
+    return ScanResult(run_id=run_id, segments=segments, queries=len(rows), failed=failed, calibration=calibration,
                       media_hours=progress.media_seconds / 3600, wall_seconds=progress.elapsed)

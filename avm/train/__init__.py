@@ -1,20 +1,17 @@
 """Self-supervised contrastive training of the embedders (torch; decoding through avm.media).
 
-Shared: loss (NT-Xent) → loop (steps, checkpoints, resume, time budget, over any :class:`PairTask`) → run (one
-job: data, training, export, held-out evaluation; :data:`avm.train.run.MODALITIES` holds what differs).
-Audio: data (decode once, cache, offline ffmpeg variants) → pairs (two edited views of one place) → augment
-(torch edits) → retrieval (held-out evaluation through the real fingerprint code path).
-Visual (:mod:`avm.train.visual`): the same four steps for pictures and video frames.
+Shared: files (inputs, exclusions, held-out split) → loss (NT-Xent) → loop (steps, checkpoints, resume, time
+budget, over any :class:`PairTask`) → job (one run: data, training, export, held-out evaluation), configured by
+:class:`TrainConfig`. Each modality package, :mod:`avm.train.audio` and :mod:`avm.train.visual`, has the same
+modules (data → pairs → augment → retrieval) and exports one :class:`Trainer` (``AUDIO_TRAINER``,
+``VISUAL_TRAINER``); the job picks one by ``train.modality``.
 """
 
-from avm.train.augment import AugmentOptions
-from avm.train.data import Corpus, DataOptions, load_corpus
-from avm.train.loop import LoopOptions, PairTask, TrainResult, run_loop, train
+from avm.train.config import AudioTrainOptions, TrainConfig, TrainOptions, VisualTrainOptions
+from avm.train.job import TRAINERS, format_results, run
+from avm.train.loop import LoopOptions, PairTask, TrainResult, run_loop
 from avm.train.loss import nt_xent
-from avm.train.pairs import PairSampler, ViewGeometry
-from avm.train.retrieval import EvalOptions, evaluate_retrieval
-from avm.train.run import TrainJob, run
+from avm.train.trainer import Trainer
 
-__all__ = ["AugmentOptions", "Corpus", "DataOptions", "EvalOptions", "LoopOptions", "PairSampler", "PairTask",
-           "TrainJob", "TrainResult", "ViewGeometry", "evaluate_retrieval", "load_corpus", "nt_xent", "run",
-           "run_loop", "train"]
+__all__ = ["TRAINERS", "AudioTrainOptions", "LoopOptions", "PairTask", "TrainConfig", "TrainOptions", "TrainResult",
+           "Trainer", "VisualTrainOptions", "format_results", "nt_xent", "run", "run_loop"]

@@ -7,7 +7,7 @@ again with ``resume`` continues from ``last.pt``: same step count, same learning
 carried over (the budget covers the whole run), fresh random batches.
 
 The loop knows nothing of audio or pictures: a :class:`PairTask` draws a batch and returns the embeddings of
-its two views (:class:`avm.train.pairs.AudioPairs`, :class:`avm.train.visual.pairs.FramePairs`).
+its two views (:class:`avm.train.audio.pairs.PairBatches`, :class:`avm.train.visual.pairs.PairBatches`).
 """
 
 from __future__ import annotations
@@ -25,21 +25,16 @@ import torch
 from torch import nn
 
 from avm.models import resolve_device, save_checkpoint
-from avm.train.augment import AugmentOptions
-from avm.train.data import Corpus
 from avm.train.loss import nt_xent
-from avm.train.pairs import audio_task
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class LoopOptions:
-    """Batch shape, optimiser, schedule and bookkeeping (mirrors ``train.loop``)."""
+    """Batch shape, optimiser, schedule and bookkeeping (``train.loop``, shared by every modality)."""
 
-    positions: int = 32  # places per batch (audio: two views of ``spans`` windows each; visual: pictures)
-    spans: int = 4  # audio only: windows per view → 2·positions·spans embeddings per batch
-    window_seconds: float = 1.0  # audio only: pooled window, as model.audio.pooling.window at inference
+    positions: int = 32  # places per batch (audio: two views of augment.spans windows each; visual: pictures)
     temperature: float = 0.05
     lr: float = 2e-3
     min_lr_fraction: float = 0.05  # cosine decay to this fraction of lr at the end of the budget
@@ -96,17 +91,12 @@ def _save_state(path: Path, model: nn.Module, optimiser: torch.optim.Optimizer, 
 def _load_state(path: Path, model: nn.Module, optimiser: torch.optim.Optimizer) -> tuple[int, float]:
     state = torch.load(path, map_location="cpu", weights_only=True)
     if state["params"] != dataclasses.asdict(model.config):
-        raise ValueError(f"{path} was written for model params {state['params']}, not {dataclasses.asdict(model.config)}; "
+        raise ValueError(f"{path} was written for model params {state['params']}, "
+                         f"not {dataclasses.asdict(model.config)}; "
                          "use another out_dir or resume=false")
     model.load_state_dict(state["model"])
     optimiser.load_state_dict(state["optimiser"])
     return int(state["step"]), float(state["elapsed"])
-
-
-def train(model: nn.Module, architecture: str, corpus: Corpus, augment: AugmentOptions, opts: LoopOptions,
-          out_dir: str | Path) -> TrainResult:
-    """Train the audio ``model`` in place on ``corpus`` (views of ``opts.spans`` windows); see :func:`run_loop`."""
-    return run_loop(model, architecture, audio_task(model, corpus, augment, opts), opts, out_dir)
 
 
 def run_loop(model: nn.Module, architecture: str, task: PairTask, opts: LoopOptions,

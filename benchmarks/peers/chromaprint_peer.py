@@ -30,10 +30,10 @@ from dataclasses import dataclass, field
 import ffmpeg
 import numpy as np
 
-from avm.match import MatchOptions, Segment
-from avm.match.align import suppress_overlaps
+from avm.match import AlignOptions, suppress_overlaps
 from avm.media import MediaError, ffmpeg_exe, probe
 from avm.media.source import check_input
+from avm.types import Segment
 
 SAMPLE_RATE = 11025  # Chromaprint's internal sample rate
 ITEM_SAMPLES = 4096 - (4096 - 4096 // 3)  # frame size − frame overlap = 1365
@@ -206,7 +206,7 @@ class ChromaprintIndex:
         exclude = self.ids.index(query_id) if query_id in self.ids else -1
         segments = [seg for ref, offset, voters in self.candidates(items, exclude)
                     for seg in self.segments_at(query_id, items, ref, offset, voters)]
-        return suppress_overlaps(segments, MatchOptions())
+        return suppress_overlaps(segments, AlignOptions())
 
 
 @dataclass(frozen=True)

@@ -19,12 +19,11 @@ from dataclasses import dataclass, field
 
 import ffmpeg
 import numpy as np
-import pyarrow as pa
 
-from avm.index import HITS_SCHEMA
-from avm.match import MatchOptions, Segment, align_hits
+from avm.match import AlignOptions, align_hits
 from avm.media import MediaError, ffmpeg_exe, probe
 from avm.media.source import check_input
+from avm.types import Hits, Segment
 
 FPS = 1.0
 MAX_SIDE = 512
@@ -42,8 +41,8 @@ class PdqOptions:
     max_gap: float = 4.0
     pairs_per_chunk: int = 1 << 21  # (query frame, reference frame) pairs compared at once: 64 MB of XORs
 
-    def match_options(self) -> MatchOptions:
-        return MatchOptions(min_similarity=1 - self.max_distance / 256, min_hits=self.min_hits,
+    def align_options(self) -> AlignOptions:
+        return AlignOptions(min_similarity=1 - self.max_distance / 256, min_hits=self.min_hits,
                             min_duration=self.min_duration, max_gap=self.max_gap, offset_tolerance=1.0)
 
 
@@ -127,30 +126,29 @@ class PdqIndex:
         self.hashes = (np.concatenate([self.prints[k].hashes for k in ids]) if ids
                        else np.zeros((0, HASH_BYTES), np.uint8))
 
-    def hits(self, query_id: str, prints: PdqPrints) -> pa.Table:
-        """HITS_SCHEMA rows: every (query frame, reference frame of another video) within ``max_distance``."""
-        parts = []
+    def hits(self, query_id: str, prints: PdqPrints) -> Hits:
+        """Every (query frame, reference frame of another video) within ``max_distance``."""
+        query_rows, ref_rows, distances = [], [], []
         chunk = max(1, self.opts.pairs_per_chunk // max(1, len(self.times)))
         for first in range(0, len(prints.times), chunk):
             dist = hamming(prints.hashes[first:first + chunk], self.hashes)
             qi, ri = np.nonzero(dist <= self.opts.max_distance)
             other = self.owner[ri] != query_id
-            qi, ri = qi[other], ri[other]
-            parts.append(pa.table({
-                "query_index": pa.array(qi + first, pa.int32()),
-                "video_id": pa.array(self.owner[ri].tolist(), pa.string()),
-                "t_start": pa.array(self.times[ri], pa.float32()),
-                "t_end": pa.array(self.times[ri] + 1 / FPS, pa.float32()),
-                "similarity": pa.array(1 - dist[qi, ri] / 256, pa.float32()),
-            }, schema=HITS_SCHEMA))
-        return pa.concat_tables(parts) if parts else HITS_SCHEMA.empty_table()
+            query_rows.append(qi[other] + first)
+            ref_rows.append(ri[other])
+            distances.append(dist[qi[other], ri[other]])
+        if not query_rows:
+            return Hits.empty()
+        qi, ri, dist = (np.concatenate(parts) for parts in (query_rows, ref_rows, distances))
+        return Hits(qi.astype(np.int32), self.owner[ri], self.times[ri].astype(np.float32),
+                    (self.times[ri] + 1 / FPS).astype(np.float32), (1 - dist / 256).astype(np.float32))
 
     def match(self, query_id: str, prints: PdqPrints) -> list[Segment]:
         """Segment pairs of one query against every reference but itself."""
         if len(prints.times) == 0 or len(self.times) == 0:
             return []
         return align_hits(query_id, prints.times, prints.times + 1 / FPS, self.hits(query_id, prints), "visual",
-                          self.opts.match_options())
+                          self.opts.align_options())
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,4 @@
-"""What both peers share: the peer interface, fingerprinting a file list, and segment pairs as MATCHES_SCHEMA rows.
+"""What both peers share: the peer interface, fingerprinting a file list, and a timed run over a benchmark.
 
 A peer has a ``name``, a ``modality``, ``fingerprint(uri)`` (one file → its prints, ``None`` when the file
 lacks the peer's modality) and ``build_index(ref_prints)`` → an index whose ``match(query_id, prints)`` gives
@@ -17,9 +17,8 @@ from typing import Any, Protocol
 import pyarrow as pa
 
 from avm.manifest import ManifestEntry
-from avm.match import Segment
 from avm.media import MediaError, probe
-from avm.schema import MATCHES_SCHEMA
+from avm.types import Segment
 
 
 class PeerIndex(Protocol):
@@ -54,12 +53,6 @@ class PeerRun:
         """Media seconds processed per wall second (fingerprinting and matching together)."""
         wall = self.fingerprint_seconds + self.match_seconds
         return self.media_seconds / wall if wall > 0 else float("inf")
-
-
-def segments_table(segments: Sequence[Segment], run_id: str) -> pa.Table:
-    """Segment pairs as a MATCHES_SCHEMA table."""
-    rows = [{**seg.__dict__, "run_id": run_id} for seg in segments]
-    return pa.Table.from_pylist(rows, schema=MATCHES_SCHEMA) if rows else MATCHES_SCHEMA.empty_table()
 
 
 def _duration(uri: str) -> float:
@@ -97,5 +90,5 @@ def run(peer: Peer, refs: Sequence[ManifestEntry], queries: Sequence[ManifestEnt
                 for seg in index.match(query_id, prints)]
     done = time.perf_counter()
     skipped = [k for k, v in (*ref_prints.items(), *query_prints.items()) if v is None]
-    return PeerRun(segments_table(segments, run_id or peer.name), media, fingerprinted - started,
+    return PeerRun(Segment.to_table(segments, run_id or peer.name), media, fingerprinted - started,
                    done - fingerprinted, skipped)

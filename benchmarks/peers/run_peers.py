@@ -5,7 +5,7 @@
 DIR holds ``refs.csv`` and ``queries.csv`` (``uri,video_id``), ``ground_truth.csv`` and, when the builder wrote
 them, ``edits.csv`` and ``queries_meta.csv``. Each peer writes ``OUTDIR/<peer>/matches.parquet``
 (MATCHES_SCHEMA, readable by ``avm evaluate predictions=...``) and ``run.json`` (timings), then its report
-(``avm.evaluate.report.write_report``: metrics.json, per_edit.csv, plots) beside them. A peer whose tool is
+(``avm.evaluate.write_report``: metrics.json, per_edit.csv, plots) beside them. A peer whose tool is
 not installed (benchmarks/peers/install.sh) is skipped with a message. Throughput is media time (references
 and queries) over wall time (decode, fingerprint and match), on ``--workers`` threads.
 """
@@ -23,15 +23,11 @@ from pathlib import Path
 import pandas as pd
 import pyarrow.parquet as pq
 
-from avm.evaluate import evaluate, read_ground_truth_csv, read_predictions
+from avm.evaluate import read_ground_truth_csv, read_predictions, write_report
 from avm.manifest import read_manifest_file
+from avm.types import Segment
 
 from peer_common import Peer, run  # benchmarks/peers, on sys.path as the script's folder
-
-try:
-    from avm.evaluate.report import write_report
-except ImportError:  # an older AVM without per-edit reports
-    write_report = None
 
 
 def _chromaprint() -> Peer:
@@ -54,7 +50,7 @@ PEERS: dict[str, tuple[str, Callable[[], bool], Callable[[], Peer]]] = {
 
 
 def run_peer(name: str, bench: Path, out: Path,
-             workers: int = os.cpu_count() or 1) -> tuple[pd.DataFrame, float] | None:
+             workers: int = os.cpu_count() or 1) -> tuple[list[Segment], float] | None:
     """Run one peer on ``bench``, write ``out/matches.parquet`` and ``out/run.json``; return the predictions (as
     ``read_predictions`` reads them) and the wall seconds, or None when the peer's tool is not installed."""
     needs, installed, make = PEERS[name]
@@ -75,11 +71,9 @@ def run_peer(name: str, bench: Path, out: Path,
     return read_predictions(out / "matches.parquet"), wall
 
 
-def score(name: str, pred: pd.DataFrame, bench: Path, out: Path) -> dict:
-    """Metrics of one peer's predictions (and its per-edit report when this AVM has ``write_report``)."""
+def score(name: str, pred: list[Segment], bench: Path, out: Path) -> dict:
+    """Metrics of one peer's predictions, with its per-edit report written to ``out``."""
     gt = read_ground_truth_csv(bench / "ground_truth.csv")
-    if write_report is None:
-        return evaluate(pred, gt)
     edits, meta = (pd.read_csv(bench / name, dtype=str, keep_default_na=False) if (bench / name).exists() else None
                    for name in ("edits.csv", "queries_meta.csv"))
     return write_report(pred, gt, out, edits_df=edits, queries_meta=meta, label=name)

@@ -6,7 +6,7 @@ boxes of others (picture-in-picture, logos); :func:`text_band` draws a caption b
 :func:`tone` changes gamma, contrast and brightness; :func:`gaussian_blur` blurs; :func:`add_bars` squeezes
 the picture between letterbox/pillarbox bars that decoding did not fully remove; :func:`degrade` imitates
 a low-resolution, noisy re-encode. :func:`edit_views` draws a random chain of them per view
-(:class:`FrameAugmentOptions`).
+(:class:`AugmentOptions`).
 """
 
 from __future__ import annotations
@@ -18,9 +18,9 @@ import torch
 from torch.nn import functional as F
 
 
-@dataclass(frozen=True)
-class FrameAugmentOptions:
-    """Probabilities and ranges of the edits (mirrors ``train.augment`` of train=visual)."""
+@dataclass
+class AugmentOptions:
+    """Probabilities and ranges of the edits (``train.augment`` of train=visual)."""
 
     view_size: int = 128  # views are rendered at the decoded frame size (media.frame_size)
     full_frame: float = 0.5  # probability that a pair shows a whole training frame, else a part of it (a pan)
@@ -224,7 +224,7 @@ def random_rects(side: torch.Tensor, draw: Draw, corner: bool = False, margin: f
     return torch.cat([start, start + side[:, None]], dim=1)
 
 
-def edit_views(views: torch.Tensor, edited: np.ndarray, opts: FrameAugmentOptions, others: torch.Tensor,
+def edit_views(views: torch.Tensor, edited: np.ndarray, opts: AugmentOptions, others: torch.Tensor,
                draw: Draw) -> torch.Tensor:
     """Apply a random chain (picture-in-picture → logo → text → bars → tone → blur → degrade) to the rows of
     ``views`` [B, 1, H, W] where ``edited``; ``others`` [B, 1, H, W] are unrelated pictures (backgrounds for

@@ -4,8 +4,8 @@ Every file is decoded with avm.media exactly like an inference frame (gray, fitt
 removed), only at ``source_size`` (256 px by default) instead of 128, so that crops and zooms of a training
 view still have the detail the decoder would have given them. Stills give one frame, videos one frame every
 ``1 / frame_rate`` seconds (at most ``max_video_frames``). Each frame is then stretched to a
-``source_size`` square (the model squares every frame anyway) and kept with its display aspect ratio; the
-frames of a file are cached as one uint8 ``.npy``.
+``source_size`` square (the model squares every frame anyway); the frames of a file are cached as one uint8
+``.npz`` with their times.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ import glob
 import hashlib
 import logging
 import os
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,7 +26,7 @@ from torch.nn import functional as F
 from avm.manifest import ManifestEntry
 from avm.media import DecodeOptions, MediaError, decode_frames, decode_still, remove_black_bars
 from avm.paths import resolve_path
-from avm.train.data import existing_specs, split_heldout, training_entries
+from avm.train.files import existing_specs, split_heldout, training_entries
 
 log = logging.getLogger(__name__)
 
@@ -33,13 +34,15 @@ STILL_EXTENSIONS = frozenset({".jpg", ".jpeg", ".png", ".webp", ".bmp", ".tif", 
 VIDEO_EXTENSIONS = frozenset({".mp4", ".mkv", ".webm", ".mov", ".avi", ".m4v", ".mpg", ".mpeg", ".ogv", ".flv"})
 
 
-@dataclass(frozen=True)
-class FrameDataOptions:
-    """Where training pictures come from and how they are prepared (mirrors ``train.data`` of train=visual)."""
+@dataclass
+class DataOptions:
+    """Where training pictures come from and how they are prepared (``train.data`` of train=visual)."""
 
-    train: tuple[str, ...] = ("data/train_images",)  # folders (searched recursively), globs or files
-    # never trained on (nor held out): the benchmark's footage and photos; matched by path and by file name
-    exclude: tuple[str, ...] = ()
+    # folders (searched recursively), globs or files; scripts/fetch_training_images.sh fetches the default
+    train: tuple[str, ...] = ("data/train_images",)
+    # never trained on (nor held out): the benchmark's footage and photos and the wallpapers of
+    # scripts/fetch_extra_media.sh; matched by path and by file name
+    exclude: tuple[str, ...] = ("../shared/media/footage", "../shared/media/photos", "outputs/extra_media/photos")
     heldout_fraction: float = 0.1  # files kept out of training, for the held-out evaluation
     source_size: int = 256  # frames are decoded fitted into this square (inference: media.frame_size)
     frame_rate: float = 0.5  # frames per second kept from videos
@@ -55,12 +58,11 @@ class FrameDataOptions:
 
 @dataclass
 class Picture:
-    """The usable frames of one file: uint8 [n, S, S] (stretched squares) and each frame's display aspect."""
+    """The usable frames of one file: uint8 [n, S, S] (stretched squares) and their times."""
 
     name: str
     uri: str
     frames: np.ndarray
-    aspect: np.ndarray  # width / height of each frame's picture, float32 [n]
     times: np.ndarray  # seconds of each frame in the file (0 for a still), float32 [n]
 
     @property
@@ -69,7 +71,7 @@ class Picture:
 
 
 @dataclass
-class PictureCorpus:
+class Corpus:
     """Training and held-out pictures, all squares of ``size`` pixels."""
 
     train: list[Picture]
@@ -86,7 +88,7 @@ class PictureCorpus:
                 "sources": sorted({Path(p.uri).parent.name for p in self.train + self.heldout})}
 
 
-def list_pictures(specs: tuple[str, ...] | list[str]) -> list[ManifestEntry]:
+def list_inputs(specs: Sequence[str]) -> list[ManifestEntry]:
     """Stills and videos of every spec (folder searched recursively, glob or file), in a stable order.
 
     The id is ``<folder>/<stem>``, so equal file names from two packages stay two pictures.
@@ -112,8 +114,8 @@ def _square(frames: np.ndarray, size: int) -> np.ndarray:
     return x.squeeze(1).round().clamp(0, 255).to(torch.uint8).numpy()
 
 
-def decode_picture(uri: str, opts: FrameDataOptions) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(frames [n, S, S] uint8, aspects [n], times [n]) of one still or video, decoded like inference frames."""
+def decode_picture(uri: str, opts: DataOptions) -> tuple[np.ndarray, np.ndarray]:
+    """(frames [n, S, S] uint8, times [n]) of one still or video, decoded like inference frames."""
     decode_opts = DecodeOptions(frame_rate=opts.frame_rate, frame_size=opts.source_size,
                                 bar_threshold=opts.bar_threshold, max_bar_fraction=opts.max_bar_fraction)
     video = Path(uri).suffix.lower() in VIDEO_EXTENSIONS
@@ -121,21 +123,20 @@ def decode_picture(uri: str, opts: FrameDataOptions) -> tuple[np.ndarray, np.nda
     if not len(raw):
         raise MediaError(uri, "decoded no frames")
     times = np.arange(len(raw), dtype=np.float32) / (opts.frame_rate if video else 1.0)
-    frames, aspects, kept = [], [], []
+    frames, kept = [], []
     for i, frame in enumerate(raw):  # bars are found per frame: the frames of a training video are far apart
         cropped, _ = remove_black_bars(frame[None], opts.bar_threshold, opts.max_bar_fraction)
         h, w = cropped.shape[1:]
         if min(h, w) < opts.min_side or float(cropped.std()) < opts.min_std:
             continue
         frames.append(_square(cropped, opts.source_size)[0])
-        aspects.append(w / h)
         kept.append(times[i])
     if not frames:
         raise MediaError(uri, f"no frame with a picture of at least {opts.min_side} px and contrast {opts.min_std}")
-    return np.stack(frames), np.asarray(aspects, np.float32), np.asarray(kept, np.float32)
+    return np.stack(frames), np.asarray(kept, np.float32)
 
 
-def _cache_path(entry: ManifestEntry, opts: FrameDataOptions) -> Path:
+def _cache_path(entry: ManifestEntry, opts: DataOptions) -> Path:
     stat = Path(entry.uri).stat()
     key = (entry.uri, stat.st_size, stat.st_mtime_ns, opts.source_size, opts.frame_rate, opts.max_video_frames,
            opts.bar_threshold, opts.max_bar_fraction, opts.min_std, opts.min_side)
@@ -143,24 +144,24 @@ def _cache_path(entry: ManifestEntry, opts: FrameDataOptions) -> Path:
     return resolve_path(opts.cache_dir) / f"{stem}-{hashlib.sha1(repr(key).encode()).hexdigest()[:12]}.npz"
 
 
-def load_picture(entry: ManifestEntry, opts: FrameDataOptions) -> Picture | None:
+def load_picture(entry: ManifestEntry, opts: DataOptions) -> Picture | None:
     """Decode (or read from the cache) one file; None, with a warning naming the file, if it is unusable."""
     path = _cache_path(entry, opts)
     try:
         if not path.exists():
-            frames, aspect, times = decode_picture(entry.uri, opts)
+            frames, times = decode_picture(entry.uri, opts)
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.npz")
-            np.savez(tmp, frames=frames, aspect=aspect, times=times)
+            np.savez(tmp, frames=frames, times=times)
             tmp.replace(path)
         with np.load(path) as saved:
-            return Picture(entry.video_id, entry.uri, saved["frames"], saved["aspect"], saved["times"])
+            return Picture(entry.video_id, entry.uri, saved["frames"], saved["times"])
     except MediaError as exc:
         log.warning("skipping %s", exc)
         return None
 
 
-def load_pictures(entries: list[ManifestEntry], opts: FrameDataOptions) -> list[Picture]:
+def load_pictures(entries: list[ManifestEntry], opts: DataOptions) -> list[Picture]:
     """:func:`load_picture` over ``entries`` with ``opts.workers`` ffmpeg processes at a time."""
     with ThreadPoolExecutor(max(1, opts.workers)) as pool:
         kept = [p for p in pool.map(lambda e: load_picture(e, opts), entries) if p is not None]
@@ -168,12 +169,12 @@ def load_pictures(entries: list[ManifestEntry], opts: FrameDataOptions) -> list[
     return kept
 
 
-def load_picture_corpus(opts: FrameDataOptions) -> PictureCorpus:
-    """Split, decode and cache everything :class:`FrameDataOptions` names."""
-    entries = training_entries(opts.train, opts.exclude, list_pictures, lambda e: Path(e.uri).name, "pictures",
+def load_corpus(opts: DataOptions) -> Corpus:
+    """Split, decode and cache everything :class:`DataOptions` names."""
+    entries = training_entries(opts.train, opts.exclude, list_inputs, lambda e: Path(e.uri).name, "pictures",
                                "scripts/fetch_training_images.sh")
     train, heldout = split_heldout(entries, opts.heldout_fraction, opts.seed)
-    corpus = PictureCorpus(load_pictures(train, opts), load_pictures(heldout, opts), opts.source_size)
+    corpus = Corpus(load_pictures(train, opts), load_pictures(heldout, opts), opts.source_size)
     if len(corpus.train) < 2:
         raise ValueError(f"need at least 2 usable training pictures, got {len(corpus.train)} from {list(opts.train)}")
     return corpus

@@ -16,14 +16,14 @@ import numpy as np
 import torch
 from torch import nn
 
-from avm.train.visual.augment import Draw, FrameAugmentOptions, crop_boxes, edit_views, jitter_boxes, render
-from avm.train.visual.data import Picture, PictureCorpus
+from avm.train.visual.augment import AugmentOptions, Draw, crop_boxes, edit_views, jitter_boxes, render
+from avm.train.visual.data import Corpus, Picture
 
 
-class FramePairSampler:
+class PairSampler:
     """Draws pictures and renders, edits and augments two views of each (values 0..255, 8-bit steps)."""
 
-    def __init__(self, corpus: PictureCorpus, opts: FrameAugmentOptions, seed: int = 0) -> None:
+    def __init__(self, corpus: Corpus, opts: AugmentOptions, seed: int = 0) -> None:
         self.pictures: list[Picture] = [p for p in corpus.train if len(p.frames)]
         if len(self.pictures) < 2:
             raise ValueError(f"need at least 2 training pictures with frames, got {len(self.pictures)}")
@@ -77,14 +77,14 @@ class FramePairSampler:
         return (a * 255).round().squeeze(1), (b * 255).round().squeeze(1)
 
 
-class FramePairs:
-    """The visual training task for :func:`avm.train.loop.run_loop`: embeddings of both views of a batch.
+class PairBatches:
+    """The visual training task (:class:`avm.train.loop.PairTask`): embeddings of both views of a batch.
 
     The next batch is drawn in a background thread while the model trains on the current one (torch releases
     the GIL), so drawing costs little wall-clock time.
     """
 
-    def __init__(self, sampler: FramePairSampler, positions: int) -> None:
+    def __init__(self, sampler: PairSampler, positions: int) -> None:
         self.sampler, self.positions = sampler, positions
         self._pool = ThreadPoolExecutor(1)
         self._next: Future | None = None

@@ -27,11 +27,11 @@ import torch
 
 from avm.bench.edits import Edit
 from avm.bench.stills import edited_clip
-from avm.fingerprint import FingerprintOptions, Fingerprinter, PoolingOptions
+from avm.fingerprint import Fingerprinter, FingerprintOptions, ModalityModel
 from avm.media import DecodeOptions, decode
 from avm.models import ModelSpec
 from avm.paths import resolve_path
-from avm.train.visual.data import Picture, PictureCorpus
+from avm.train.visual.data import Corpus, Picture
 
 
 def _edit(name: str, **params: object) -> Edit:
@@ -60,9 +60,9 @@ EDITS: dict[str, tuple[Edit, ...]] = {
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
-class FrameEvalOptions:
-    """Size of the held-out evaluation (mirrors ``train.eval`` of train=visual)."""
+@dataclass
+class EvalOptions:
+    """Size of the held-out evaluation (``train.eval`` of train=visual)."""
 
     edits: tuple[str, ...] | None = None  # None = every edit of EDITS
     distractors: int = 400  # clean training pictures added to the database
@@ -84,7 +84,7 @@ def clip_frame(picture: Picture, edits: tuple[Edit, ...], cover: Picture | None,
     name = hashlib.sha1(repr((picture.uri, edits)).encode()).hexdigest()[:16]
     path = edited_clip(source, edits, work / f"{name}.mp4", at=at, cover=cover_source, cover_at=cover_at)
     try:
-        frames = decode(str(path), DecodeOptions(decode_audio=False)).frames
+        frames = decode(str(path), DecodeOptions(), modalities=("visual",)).frames
     finally:
         path.unlink(missing_ok=True)
     if frames is None:
@@ -121,12 +121,12 @@ def embed_frames(fp: Fingerprinter, frames: list[np.ndarray]) -> np.ndarray:
 
 
 def _fingerprinter(spec: ModelSpec, device: str) -> Fingerprinter:
-    return Fingerprinter(FingerprintOptions(models={"visual": spec}, pooling={"visual": PoolingOptions(1.0, 1.0)},
-                                            device=device, modalities=("visual",)))
+    """A visual-only fingerprinter of ``spec`` (frames are embedded one by one: no pooling; torch's threads)."""
+    model = ModalityModel(spec.architecture, dict(spec.params), spec.checkpoint, spec.seed)
+    return Fingerprinter(FingerprintOptions(modalities=("visual",), device=device, threads=0, visual=model))
 
 
-def evaluate_frame_retrieval(model: ModelSpec, corpus: PictureCorpus, opts: FrameEvalOptions,
-                             device: str = "auto") -> dict:
+def evaluate_retrieval(model: ModelSpec, corpus: Corpus, opts: EvalOptions, device: str = "auto") -> dict:
     """Top-1 accuracy per edit of ``model`` and of each baseline (see the module docstring); a JSON-ready dict."""
     if not corpus.heldout:
         raise ValueError("no held-out pictures to evaluate on")

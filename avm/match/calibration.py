@@ -1,15 +1,15 @@
 """Match thresholds calibrated on the catalog itself, cached in the store per catalog state and settings.
 
-Two null distributions, both made from the catalog, set every threshold of ``MatchOptions`` that is a
+Two null distributions, both made from the catalog, set every threshold of :class:`MatchOptions` that is a
 property of the model and the catalog rather than a choice:
 
 * **impostor intervals**: the best similarity of sampled catalog intervals to any *other* video sets the
-  hit, track and edge thresholds (quantiles, ``avm.match.calibrate``);
+  hit, track and edge thresholds (quantiles, :func:`calibrate`);
 * **null queries**: catalog videos played backwards (their fingerprint sequences reversed, so every
   interval is real content but no copy runs forward in time), matched like queries against the rest of
   the catalog, give the segments that chance alignments and still or repeated content produce. The
-  decision threshold (``min_score``) is raised until at most ``false_positives_per_hour`` of those
-  segments per query-hour pass.
+  decision threshold (``align.min_score``) is raised until at most ``false_positives_per_hour`` of those
+  segments per query-hour pass (:func:`decision_threshold`).
 """
 
 from __future__ import annotations
@@ -22,13 +22,54 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avm.index import FingerprintStore, impostor_similarities, knn
-from avm.match import Fingerprints, MatchOptions, calibrate, decision_threshold, match_segments
-from avm.pipeline.stages import reference_lookup
+from avm.index import FingerprintStore, impostor_similarities, knn, read_calibration, write_calibration
+from avm.match.matcher import match_segments
+from avm.match.options import AlignOptions, CalibrationOptions, MatchOptions, RefineOptions
+from avm.match.query import reference_lookup
 
 log = logging.getLogger(__name__)
 
-CALIBRATION_VERSION = 1
+CALIBRATION_VERSION = 2
+
+
+def calibrate(opts: dict[str, MatchOptions], impostors: dict[str, np.ndarray]) -> dict[str, MatchOptions]:
+    """Each modality's options with ``min_similarity`` raised to the ``hit_quantile`` of its impostor similarities.
+
+    ``track_similarity`` and ``edge_similarity`` are raised the same way to the ``track_quantile`` and
+    ``edge_quantile``. The configured values stay floors; with too few impostor samples they are used as they
+    are, and refinement is turned off unless a ``track_similarity`` floor was configured. A quantile q means
+    that an unrelated interval passes as a hit with probability about 1 − q, and a segment needs ``min_hits``
+    such hits at one consistent offset.
+    """
+    out = {}
+    for modality, base in opts.items():
+        sims = impostors.get(modality, np.zeros(0))
+        cal, refine = base.calibration, base.refine
+        hit, track, edge = base.align.min_similarity, refine.track_similarity, refine.edge_similarity
+        enough = len(sims) >= cal.min_samples
+        if enough:
+            hit = max(hit, float(np.quantile(sims, cal.hit_quantile)))
+            if refine.enabled:
+                track = max(track, float(np.quantile(sims, cal.track_quantile)))
+                edge = max(edge, float(np.quantile(sims, cal.edge_quantile)))
+        out[modality] = dataclasses.replace(
+            base, align=dataclasses.replace(base.align, min_similarity=hit),
+            refine=dataclasses.replace(refine, track_similarity=track, edge_similarity=edge,
+                                       enabled=refine.enabled and (enough or track > 0)))
+    return out
+
+
+def decision_threshold(null_scores: np.ndarray, null_hours: float, false_positives_per_hour: float,
+                       floor: float) -> float:
+    """The lowest segment score (at least ``floor``) that at most ``false_positives_per_hour × null_hours``
+    of the null segments reach; ``floor`` when there are no null queries."""
+    if null_hours <= 0 or len(null_scores) == 0:
+        return floor
+    allowed = int(np.floor(false_positives_per_hour * null_hours + 1e-9))
+    ranked = np.sort(np.asarray(null_scores, dtype=np.float64))[::-1]
+    if len(ranked) <= allowed:
+        return floor
+    return max(floor, float(np.nextafter(ranked[allowed], np.inf)))
 
 
 @dataclass(frozen=True)
@@ -52,8 +93,8 @@ class Calibration:
 
     def lines(self) -> list[str]:
         """One summary line per modality."""
-        return [f"{m}: hits ≥ {o.min_similarity:.3f} ({self.impostor_samples.get(m, 0)} impostor samples), "
-                f"decision score ≥ {o.min_score:.3f}: {self.null_passing.get(m, 0)} of "
+        return [f"{m}: hits ≥ {o.align.min_similarity:.3f} ({self.impostor_samples.get(m, 0)} impostor samples), "
+                f"decision score ≥ {o.align.min_score:.3f}: {self.null_passing.get(m, 0)} of "
                 f"{self.null_segments.get(m, 0)} segments of {self.null_hours:.2f} h of reversed catalog pass; "
                 f"false positives {self.false_positive_rate(m)}" for m, o in self.options.items()]
 
@@ -64,7 +105,9 @@ class Calibration:
     def from_json(cls, text: str) -> Calibration:
         data = json.loads(text)
         data.pop("version")
-        data["options"] = {m: MatchOptions(**o) for m, o in data["options"].items()}
+        data["options"] = {m: MatchOptions(AlignOptions(**o["align"]), RefineOptions(**o["refine"]),
+                                           CalibrationOptions(**o["calibration"]))
+                           for m, o in data["options"].items()}
         return cls(**data)
 
 
@@ -76,7 +119,7 @@ def _cache_key(store: FingerprintStore, opts: dict[str, MatchOptions], k: int) -
 
 def _null_videos(store: FingerprintStore, hours: float, seed: int = 0) -> list[tuple[str, float]]:
     """A seeded random sample of ok catalog videos adding up to about ``hours`` of media."""
-    videos = [v for v in store.videos(["video_id", "status", "duration"]).to_pylist() if v["status"] == "ok"]
+    videos = store.ok_videos(["video_id", "duration"]).to_pylist()
     order = np.random.default_rng(seed).permutation(len(videos))
     picked, total = [], 0.0
     for i in order:
@@ -99,7 +142,7 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
             prints = references(m, video_id)
             if prints is None:
                 continue
-            backwards = Fingerprints(prints.t_start, prints.t_end, prints.vectors[::-1].copy())
+            backwards = prints.reversed()
             hits = knn(store, m, backwards.vectors, k, exclude_video_id=video_id)
             found = match_segments(video_id, {m: backwards}, {m: hits}, {m: o}, references=references)
             scores[m] += [s.score for s in found]
@@ -108,29 +151,32 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
 
 def with_decision_thresholds(opts: dict[str, MatchOptions], null_scores: dict[str, np.ndarray],
                              null_hours: float) -> dict[str, MatchOptions]:
-    """``opts`` with each modality's ``min_score`` raised to its decision threshold on the null segments."""
-    return {m: dataclasses.replace(o, min_score=decision_threshold(null_scores.get(m, np.zeros(0)), null_hours,
-                                                                   o.false_positives_per_hour, o.min_score))
-            for m, o in opts.items()}
+    """``opts`` with each modality's ``align.min_score`` raised to its decision threshold on the null segments."""
+    out = {}
+    for m, o in opts.items():
+        score = decision_threshold(null_scores.get(m, np.zeros(0)), null_hours,
+                                   o.calibration.false_positives_per_hour, o.align.min_score)
+        out[m] = dataclasses.replace(o, align=dataclasses.replace(o.align, min_score=score))
+    return out
 
 
 def calibrate_catalog(store: FingerprintStore, opts: dict[str, MatchOptions], k: int) -> Calibration:
     """Calibrated options for matching against this catalog (computed once per catalog state and settings)."""
     key = _cache_key(store, opts, k)
-    cached = store.cached_calibration(key)
+    cached = read_calibration(store, key)
     if cached is not None:
         result = Calibration.from_json(cached)
         log.info("match thresholds: reused the calibration of this catalog state (%s)", key[:12])
         return result
-    impostors = {m: impostor_similarities(store, m, o.calibration_samples) for m, o in opts.items()}
+    impostors = {m: impostor_similarities(store, m, o.calibration.samples) for m, o in opts.items()}
     calibrated = calibrate(opts, impostors)
-    hours = max((o.null_hours for o in opts.values()), default=0.0)
+    hours = max((o.calibration.null_hours for o in opts.values()), default=0.0)
     null_scores, null_hours = null_segment_scores(store, calibrated, k, hours) if hours > 0 else ({}, 0.0)
     calibrated = with_decision_thresholds(calibrated, null_scores, null_hours)
-    passing = {m: int((null_scores.get(m, np.zeros(0)) >= o.min_score).sum()) for m, o in calibrated.items()}
+    passing = {m: int((null_scores.get(m, np.zeros(0)) >= o.align.min_score).sum()) for m, o in calibrated.items()}
     result = Calibration(calibrated, null_hours, {m: len(s) for m, s in null_scores.items()}, passing,
                          {m: len(v) for m, v in impostors.items()})
-    store.save_calibration(key, result.to_json())
+    write_calibration(store, key, result.to_json())
     for line in result.lines():
         log.info("calibrated %s", line)
     return result

@@ -27,13 +27,13 @@ import torch
 from avm.fingerprint import Fingerprinter
 from avm.media import DecodedMedia, MediaInfo, StreamInfo
 from avm.media.transform import transform_audio
-from avm.train.augment import coloured_noise, mix_at_snr, reverb, synthetic_ir
-from avm.train.data import Track
+from avm.train.audio.augment import coloured_noise, mix_at_snr, reverb, synthetic_ir
+from avm.train.audio.data import Track
 
 
-@dataclass(frozen=True)
+@dataclass
 class EvalOptions:
-    """Size and shape of the held-out evaluation (mirrors ``train.evaluate``)."""
+    """Size and shape of the held-out evaluation (``train.eval`` of train=audio)."""
 
     max_seconds: float = 1800.0  # held-out audio in the database (the middle of each track, shared equally)
     queries: int = 200  # per edit and query length
@@ -167,12 +167,13 @@ class _Database:
         return track, offset_bin * step
 
 
-def evaluate_retrieval(fp: Fingerprinter, heldout: list[Track], opts: EvalOptions, query_step: float,
-                       music: list[np.ndarray], speech: list[np.ndarray], sample_rate: int) -> dict:
-    """Top-1 accuracy per edit and query length on ``heldout`` (see the module docstring); a JSON-ready dict."""
+def evaluate_retrieval(fp: Fingerprinter, heldout: list[Track], opts: EvalOptions, music: list[np.ndarray],
+                       speech: list[np.ndarray], sample_rate: int) -> dict:
+    """Top-1 accuracy per edit and query length on ``heldout`` (see the module docstring), with the pooling and
+    query step of ``fp``'s audio model; a JSON-ready dict."""
     if not heldout:
         raise ValueError("no held-out tracks to evaluate on")
-    pooling = fp.opts.pooling["audio"]
+    pooling, query_step = fp.opts.audio.pooling, fp.opts.audio.query_step
     signals = [_excerpt(t, opts.max_seconds / len(heldout), sample_rate) for t in heldout]
     db = _Database(fp, signals, sample_rate)
     results: dict[str, dict[str, float]] = {}
@@ -205,14 +206,3 @@ def evaluate_retrieval(fp: Fingerprinter, heldout: list[Track], opts: EvalOption
             "pooling": {"window": pooling.window, "index_step": pooling.step, "query_step": query_step},
             "queries_per_edit_and_length": opts.queries, "top_k": opts.top_k}
 
-
-def format_results(results: dict) -> str:
-    """A plain-text table of :func:`evaluate_retrieval`'s (or the visual evaluation's) output: a row per edit, a
-    column per key of ``results["mean"]``."""
-    keys = list(results["mean"])
-    rows = {**results["edits"], "mean": results["mean"]}
-    first, width = max(16, *(len(n) + 2 for n in rows)), max(10, *(len(k) + 2 for k in keys))
-    lines = [f"{'edit':<{first}}" + "".join(f"{k:>{width}}" for k in keys)]
-    for name, row in rows.items():
-        lines.append(f"{name:<{first}}" + "".join(f"{row[k]:>{width}.3f}" for k in keys))
-    return "\n".join(lines)

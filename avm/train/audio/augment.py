@@ -18,16 +18,18 @@ import numpy as np
 import torch
 
 
-@dataclass(frozen=True)
+@dataclass
 class AugmentOptions:
-    """Probabilities and ranges of the edits (mirrors ``train.augment``)."""
+    """Probabilities and ranges of the edits (``train.augment`` of train=audio)."""
 
+    spans: int = 4  # windows (of model.audio.pooling.window) per view → 2·positions·spans embeddings per batch
     clean_anchor: float = 0.5  # probability that the first view of a pair is left unedited (like a reference)
     codec: float = 0.35  # probability that an edited view reads its track's codec variant (offline, ffmpeg)
     pitch: float = 0.25  # ... its pitch-shifted variant (offline, rubberband); at most one variant per view
     speed: float = 0.3  # probability of a speed change, factor 1 ± up to speed_range, pitch follows
     speed_range: float = 0.10
-    max_offset_seconds: float = 0.25  # time offset between the two views (the query/index grid misalignment)
+    # time offset between the two views: half of model.audio.query_step, the worst query/index grid misalignment
+    max_offset_seconds: float = 0.25
     # probability that a batch's second views are cut into separate one-window clips without context, as a
     # short query file (or a segment spliced between unrelated content) is seen at inference
     isolated_clips: float = 0.25
@@ -101,7 +103,8 @@ def synthetic_ir(rt60: torch.Tensor, drr_db: torch.Tensor, sample_rate: int,
     device = rt60.device
     k = int(float(rt60.max()) * sample_rate) + 1
     t = torch.arange(k, device=device, dtype=torch.float32)[None, :] / sample_rate
-    tail = torch.randn(len(rt60), k, generator=generator, device=device) * torch.exp(-math.log(1000.0) * t / rt60[:, None])
+    decay = torch.exp(-math.log(1000.0) * t / rt60[:, None])
+    tail = torch.randn(len(rt60), k, generator=generator, device=device) * decay
     tail[:, :max(1, int(0.0025 * sample_rate))] = 0.0
     tail = tail / tail.square().sum(dim=1, keepdim=True).sqrt().clamp_min(1e-12)
     ir = tail * torch.pow(10.0, -drr_db / 20.0)[:, None]
@@ -183,7 +186,8 @@ def resample(x: np.ndarray, n_out: int) -> np.ndarray:
 
 
 def change_speed(x: np.ndarray, factor: float) -> np.ndarray:
-    """Play ``x`` ``factor`` times faster (>1 shorter and higher, <1 longer and lower): ``round(N / factor)`` samples."""
+    """Play ``x`` ``factor`` times faster (>1 shorter and higher, <1 longer and lower): ``round(N / factor)``
+    samples."""
     return resample(x, int(round(len(x) / factor)))
 
 
@@ -200,7 +204,7 @@ def augment_views(x: torch.Tensor, edited: np.ndarray, opts: AugmentOptions, sam
 
     EQ, band-pass and reverb share one FFT per view (:func:`filter_views`; filtered views keep their RMS).
     Speed changes, time offsets and the offline variants are applied when views are cut
-    (:mod:`avm.train.pairs`), since they change what is read from the track.
+    (:mod:`avm.train.audio.pairs`), since they change what is read from the track.
     """
     x = x.clone()
     rows = len(x)

@@ -11,8 +11,8 @@ from avm.models.frontend import prepare_frames
 
 
 @dataclass(frozen=True)
-class VisualModelConfig:
-    """Hyper-parameters of :class:`VisualEmbedder` (stored in checkpoints)."""
+class VisualTinyConfig:
+    """Hyper-parameters of :class:`VisualTiny` (stored in checkpoints)."""
 
     input_size: int = 32  # frames are area-resized to input_size x input_size
     grid: int = 16  # pooled grid of the "tiny image" descriptor
@@ -29,7 +29,7 @@ def _orthogonal_rows(rows: int, cols: int) -> torch.Tensor:
     return (q * torch.sign(torch.diagonal(r))).T.to(torch.float32).contiguous()
 
 
-class VisualEmbedder(nn.Module):
+class VisualTiny(nn.Module):
     """Gray uint8 frames [N, H, W] → embeddings [N, dim] (one per frame, at the decoded frame rate).
 
     The untrained version is a "tiny image" descriptor: each frame normalised for brightness and contrast,
@@ -38,7 +38,7 @@ class VisualEmbedder(nn.Module):
 
     modality = "visual"
 
-    def __init__(self, config: VisualModelConfig = VisualModelConfig()) -> None:
+    def __init__(self, config: VisualTinyConfig = VisualTinyConfig()) -> None:
         super().__init__()
         self.config = config
         self.pool = nn.AdaptiveAvgPool2d(config.grid)

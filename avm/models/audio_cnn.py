@@ -12,7 +12,7 @@ Design (why it looks like this):
   convolutions over time (one dilated, residual); a final 1×1 projection gives ``dim`` values per frame.
 - **Normalisation**: BatchNorm (batch statistics while training, a fixed affine map in eval mode), so
   inference is per time step and chunked inference stays exactly equal to one pass.
-- **Limited receptive field** (see :attr:`AudioEmbedder.receptive_seconds`, about ±0.3 s plus the running
+- **Limited receptive field** (see :attr:`AudioCNN.receptive_seconds`, about ±0.3 s plus the running
   mean), so that overlapping interval windows are pooled from one pass over a whole stream.
 """
 
@@ -27,8 +27,8 @@ from avm.models.frontend import LogMel, normalise_log_mel
 
 
 @dataclass(frozen=True)
-class AudioModelConfig:
-    """Hyper-parameters of :class:`AudioEmbedder` (stored in checkpoints)."""
+class AudioCNNConfig:
+    """Hyper-parameters of :class:`AudioCNN` (stored in checkpoints)."""
 
     sample_rate: int = 16000
     n_mels: int = 64
@@ -61,12 +61,12 @@ class _Residual(nn.Module):
         return x + self.body(x)
 
 
-class AudioEmbedder(nn.Module):
+class AudioCNN(nn.Module):
     """Waveform [B, N] → contextual embeddings [B, T, dim], one every ``hop_seconds`` (T = N // (hop·stride) + 1)."""
 
     modality = "audio"
 
-    def __init__(self, config: AudioModelConfig = AudioModelConfig()) -> None:
+    def __init__(self, config: AudioCNNConfig = AudioCNNConfig()) -> None:
         super().__init__()
         if config.n_mels % 2 ** _STEM_STAGES:
             raise ValueError(f"n_mels must be a multiple of {2 ** _STEM_STAGES}, got {config.n_mels}")

@@ -1,4 +1,4 @@
-"""Metrics per edit, per evidence and per difficulty, and false positives on negative queries.
+"""Metrics per edit, per evidence and per difficulty, false positives on negative queries, and text tables.
 
 Definitions (the benchmark's ``edits.csv`` gives every ground-truth row its ``edits`` and ``evidence``):
 
@@ -9,26 +9,29 @@ Definitions (the benchmark's ``edits.csv`` gives every ground-truth row its ``ed
   several edits is in several groups; a row without edits is in ``none``); per ``evidence`` (``audio``,
   ``visual``, ``both``); per ``difficulty``: ``hard`` when any of the row's edits is in ``HARD_EDITS``,
   ``standard`` otherwise.
-* **Per-group metrics** are ``report.evaluate`` (hackathon ``final``, ``f1``, ``iou``; VSC
+* **Per-group metrics** are ``metrics.evaluate`` (hackathon ``final``, ``f1``, ``iou``; VSC
   ``segment_ap``) on (the predictions assigned to the group's rows, those rows), so they measure how well
   those copies are found and bounded: a fragmented detection costs F1 and IoU, a wrong reference offset
   costs IoU. ``recall`` is the share of the group's rows with at least one assigned prediction.
   Unassigned predictions count in no group (not even ``all``); they are reported once (``fp_unassigned``,
   and ``fp_negative_queries`` for those on queries that ``queries_meta`` marks ``negative``), and the
-  overall metrics of ``report.evaluate`` on everything include them.
+  overall metrics of ``metrics.evaluate`` on everything include them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from avm.evaluate.hackathon import PAIR_KEY, interval_iou
-from avm.evaluate.report import evaluate
-from avm.evaluate.segments import as_pairs, parse_segment, strip_video_ext
-from avm.schema import HACKATHON_GT_COLUMNS, PAIR_COLUMNS
+from avm.evaluate.hackathon import interval_iou
+from avm.evaluate.io import segments_from_rows
+from avm.evaluate.metrics import evaluate
+from avm.evaluate.pairs import PAIR_KEY, pairs_frame, strip_video_ext
+from avm.schema import PAIR_COLUMNS
+from avm.types import Segment
 
 HARD_EDITS = frozenset({"pip", "hflip", "speed", "pitch", "new_audio", "new_video"})
 EVIDENCE_ORDER = ("audio", "visual", "both")
@@ -44,10 +47,8 @@ def edit_names(label: object) -> tuple[str, ...]:
     return tuple(name for part in label.split(";") if (name := part.split("(", 1)[0].strip()))
 
 
-def assign_predictions(pred_df: pd.DataFrame, gt_df: pd.DataFrame) -> np.ndarray:
-    """For each prediction, the position of its ground-truth row in ``gt_df`` (see module docstring),
-    or ``UNASSIGNED``."""
-    pred, gt = as_pairs(pred_df), as_pairs(gt_df)
+def _assign(pred: pd.DataFrame, gt: pd.DataFrame) -> np.ndarray:
+    """:func:`assign_predictions` on pair frames."""
     cand = pred.reset_index(names="pred_row").merge(gt.reset_index(names="gt_row"), on=PAIR_KEY,
                                                     suffixes=("", "_gt"))
     cand["iou"] = interval_iou(cand["query_start"], cand["query_end"], cand["query_start_gt"], cand["query_end_gt"])
@@ -56,34 +57,21 @@ def assign_predictions(pred_df: pd.DataFrame, gt_df: pd.DataFrame) -> np.ndarray
     return best.reindex(range(len(pred)), fill_value=UNASSIGNED).to_numpy(dtype=np.int64)
 
 
-def _edit_pairs(edits_df: pd.DataFrame) -> pd.DataFrame:
-    """The pair columns of an edits table, in our layout or the hackathon one (``"start-end"`` segments)."""
-    if set(PAIR_COLUMNS) <= set(edits_df.columns):
-        return as_pairs(edits_df)
-    if not set(HACKATHON_GT_COLUMNS) <= set(edits_df.columns):
-        raise ValueError(f"edits table lacks {list(HACKATHON_GT_COLUMNS)} (or {list(PAIR_COLUMNS)}); "
-                         f"has {list(edits_df.columns)}")
-    q_id, q_seg, r_id, r_seg = HACKATHON_GT_COLUMNS
-    q, r = edits_df[q_seg].map(parse_segment), edits_df[r_seg].map(parse_segment)
-    return as_pairs(pd.DataFrame({
-        "query_id": edits_df[q_id], "query_start": q.str[0], "query_end": q.str[1],
-        "ref_id": edits_df[r_id], "ref_start": r.str[0], "ref_end": r.str[1],
-    }))
+def assign_predictions(pred: Sequence[Segment], gt: Sequence[Segment]) -> np.ndarray:
+    """For each prediction, the position of its ground-truth row in ``gt`` (see module docstring),
+    or ``UNASSIGNED``."""
+    return _assign(pairs_frame(pred), pairs_frame(gt))
 
 
-def annotate_ground_truth(gt_df: pd.DataFrame, edits_df: pd.DataFrame) -> pd.DataFrame:
-    """Ground-truth pairs with ``edits`` (tuple of names), ``evidence`` and ``hard`` from an edits table.
-
-    Rows are matched on the six pair columns (the k-th duplicate with the k-th duplicate); a ground-truth
-    row without an edits row raises ``ValueError``.
-    """
+def _annotate(gt: pd.DataFrame, edits_df: pd.DataFrame) -> pd.DataFrame:
+    """:func:`annotate_ground_truth` on a pair frame."""
     missing_cols = {"edits", "evidence"} - set(edits_df.columns)
     if missing_cols:
         raise ValueError(f"edits table lacks columns {sorted(missing_cols)}; has {list(edits_df.columns)}")
-    gt = as_pairs(gt_df)
+    gt = gt[list(PAIR_COLUMNS)].copy()
     evidence = edits_df["evidence"].fillna("").astype(str).str.strip()
-    notes = _edit_pairs(edits_df).assign(edits=list(map(edit_names, edits_df["edits"])),
-                                         evidence=evidence.where(evidence != "", "unknown").to_numpy())
+    notes = pairs_frame(segments_from_rows(edits_df, "edits table"))[list(PAIR_COLUMNS)].assign(
+        edits=list(map(edit_names, edits_df["edits"])), evidence=evidence.where(evidence != "", "unknown").to_numpy())
     keys = [*PAIR_COLUMNS, "_nth"]
     gt["_nth"] = gt.groupby(list(PAIR_COLUMNS)).cumcount()
     notes["_nth"] = notes.groupby(list(PAIR_COLUMNS)).cumcount()
@@ -94,6 +82,16 @@ def annotate_ground_truth(gt_df: pd.DataFrame, edits_df: pd.DataFrame) -> pd.Dat
         raise ValueError(f"{len(missing)} ground-truth rows have no row in the edits table, e.g. {first}")
     out["hard"] = [any(e in HARD_EDITS for e in names) for names in out["edits"]]
     return out.drop(columns=["_nth", "_merge"])
+
+
+def annotate_ground_truth(gt: Sequence[Segment], edits_df: pd.DataFrame) -> pd.DataFrame:
+    """The pair frame of ``gt`` (without ``score``) with ``edits`` (tuple of names), ``evidence`` and ``hard`` from
+    an edits table (text cells; its pairs in any layout of :func:`avm.evaluate.io.segments_from_rows`).
+
+    Rows are matched on the six pair columns (the k-th duplicate with the k-th duplicate); a ground-truth
+    row without an edits row raises ``ValueError``.
+    """
+    return _annotate(pairs_frame(gt), edits_df)
 
 
 def _groups(notes: pd.DataFrame | None, n_gt: int) -> Iterator[tuple[str, str, np.ndarray]]:
@@ -112,52 +110,79 @@ def _groups(notes: pd.DataFrame | None, n_gt: int) -> Iterator[tuple[str, str, n
         yield "edit", name, np.array([name in n for n in names], dtype=bool)
 
 
-def breakdown(pred_df: pd.DataFrame, gt_df: pd.DataFrame, edits_df: pd.DataFrame | None = None) -> pd.DataFrame:
+def breakdown(pred: Sequence[Segment], gt: Sequence[Segment], edits_df: pd.DataFrame | None = None) -> pd.DataFrame:
     """One row per group (``BREAKDOWN_COLUMNS``): metrics of the group's assigned predictions against its
     ground-truth rows. Without ``edits_df`` only the ``all`` row."""
-    pred, gt = as_pairs(pred_df, with_score=True), as_pairs(gt_df)
-    notes = annotate_ground_truth(gt, edits_df) if edits_df is not None else None
-    assigned = assign_predictions(pred, gt)
+    gt_frame = pairs_frame(gt)
+    notes = _annotate(gt_frame, edits_df) if edits_df is not None else None
+    assigned = _assign(pairs_frame(pred), gt_frame)
     rows = []
     for group_type, group, mask in _groups(notes, len(gt)):
         in_group = np.flatnonzero(mask)
-        group_pred = pred[np.isin(assigned, in_group)]
+        group_pred = [pred[i] for i in np.flatnonzero(np.isin(assigned, in_group))]
         found = np.isin(in_group, assigned)
-        metrics = evaluate(group_pred, gt.iloc[in_group])
+        metrics = evaluate(group_pred, [gt[i] for i in in_group])
         rows.append({"group_type": group_type, "group": group, "n_gt": len(in_group), "n_pred": len(group_pred),
                      **{k: metrics[k] for k in ("final", "f1", "iou", "segment_ap")}, "recall": float(found.mean())})
     return pd.DataFrame(rows, columns=BREAKDOWN_COLUMNS)
 
 
-def false_positive_counts(pred_df: pd.DataFrame, gt_df: pd.DataFrame,
+def false_positive_counts(pred: Sequence[Segment], gt: Sequence[Segment],
                           queries_meta: pd.DataFrame | None = None) -> dict[str, int]:
     """``fp_unassigned``; with ``queries_meta`` (``video_id, kind``) also ``negative_queries``,
     ``fp_negative_queries`` (unassigned predictions on them) and ``negative_queries_flagged``."""
-    pred = as_pairs(pred_df)
-    unassigned = assign_predictions(pred, gt_df) == UNASSIGNED
+    pred_frame = pairs_frame(pred)
+    unassigned = _assign(pred_frame, pairs_frame(gt)) == UNASSIGNED
     counts = {"fp_unassigned": int(unassigned.sum())}
     if queries_meta is not None:
         kind = queries_meta["kind"].astype(str).str.strip().str.lower()
         negative = set(queries_meta.loc[kind == "negative", "video_id"].map(strip_video_ext))
-        on_negative = unassigned & pred["query_id"].isin(negative).to_numpy()
+        on_negative = unassigned & pred_frame["query_id"].isin(negative).to_numpy()
         counts |= {"negative_queries": len(negative), "fp_negative_queries": int(on_negative.sum()),
-                   "negative_queries_flagged": int(pred.loc[on_negative, "query_id"].nunique())}
+                   "negative_queries_flagged": int(pred_frame.loc[on_negative, "query_id"].nunique())}
     return counts
 
 
-def restrict_to_evidence(pred_df: pd.DataFrame, gt_df: pd.DataFrame, edits_df: pd.DataFrame,
-                         evidence: list[str] | tuple[str, ...]) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """The ground-truth rows whose evidence is in ``evidence``, and the predictions to score against them.
+def restrict_to_evidence(pred: Sequence[Segment], gt: Sequence[Segment], edits_df: pd.DataFrame,
+                         evidence: Sequence[str]) -> tuple[list[Segment], list[Segment]]:
+    """The ground-truth segments whose evidence is in ``evidence``, and the predictions to score against them.
 
     For scoring one modality on the copies it can see (e.g. audio-only matching on copies whose audio was
     kept: ``evidence=("audio", "both")``). Predictions on a pair whose ground-truth rows all carry other
     evidence are dropped (those copies are out of scope, neither found nor missed); every other prediction
     stays, so a pair found where there is no copy still counts as a false positive.
     """
-    pred, gt = as_pairs(pred_df, with_score=True), as_pairs(gt_df)
-    notes = annotate_ground_truth(gt, edits_df)
-    kept = notes["evidence"].isin(list(evidence)).to_numpy()
-    in_scope = set(map(tuple, gt.loc[kept, PAIR_KEY].to_numpy()))
-    out_of_scope = set(map(tuple, gt.loc[~kept, PAIR_KEY].to_numpy())) - in_scope
-    pair = list(map(tuple, pred[PAIR_KEY].to_numpy()))
-    return pred[[p not in out_of_scope for p in pair]].reset_index(drop=True), gt[kept].reset_index(drop=True)
+    gt_frame = pairs_frame(gt)
+    kept = _annotate(gt_frame, edits_df)["evidence"].isin(list(evidence)).to_numpy()
+    in_scope = set(map(tuple, gt_frame.loc[kept, PAIR_KEY].to_numpy()))
+    out_of_scope = set(map(tuple, gt_frame.loc[~kept, PAIR_KEY].to_numpy())) - in_scope
+    pair = map(tuple, pairs_frame(pred)[PAIR_KEY].to_numpy())
+    return ([s for s, p in zip(pred, pair, strict=True) if p not in out_of_scope],
+            [s for s, k in zip(gt, kept, strict=True) if k])
+
+
+def _text_table(header: Sequence[str], rows: Sequence[Sequence[str]], left: Sequence[bool]) -> str:
+    """Columns separated by two spaces, each left-aligned where ``left`` says so, else right-aligned."""
+    widths = [max(len(cell) for cell in column) for column in zip(header, *rows, strict=True)]
+
+    def line(cells: Sequence[str]) -> str:
+        aligned = zip(cells, widths, left, strict=True)
+        return "  ".join(f"{c:<{w}}" if is_left else f"{c:>{w}}" for c, w, is_left in aligned)
+
+    return "\n".join([line(header), line(["-" * w for w in widths]), *map(line, rows)])
+
+
+def _cell(value: Any, decimals: int) -> str:
+    return f"{value:.{decimals}f}" if isinstance(value, float) else str(value)
+
+
+def format_table(metrics: dict[str, float | int]) -> str:
+    """Two aligned columns, ``metric`` and ``value``; floats with 4 decimals."""
+    return _text_table(["metric", "value"], [[str(k), _cell(v, 4)] for k, v in metrics.items()], left=[True, False])
+
+
+def format_breakdown(df: pd.DataFrame) -> str:
+    """A table such as :func:`breakdown`'s as plain text: text columns left-aligned, floats with 3 decimals."""
+    rows = [[_cell(v, 3) for v in row] for row in df.itertuples(index=False, name=None)]
+    left = [not pd.api.types.is_numeric_dtype(df[c]) for c in df.columns]
+    return _text_table([str(c) for c in df.columns], rows, left=left)

@@ -12,18 +12,14 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
 
 import numpy as np
 import torch
 from torch import nn
 from torch.nn import functional as F
 
-from avm.train.augment import AugmentOptions, augment_views, coloured_noise, is_smooth, nearest_smooth, resample
-from avm.train.data import Corpus, Track, track_weights
-
-if TYPE_CHECKING:
-    from avm.train.loop import LoopOptions
+from avm.train.audio.augment import AugmentOptions, augment_views, coloured_noise, is_smooth, nearest_smooth, resample
+from avm.train.audio.data import Corpus, Track, track_weights
 
 
 @dataclass(frozen=True)
@@ -36,7 +32,7 @@ class ViewGeometry:
     hop: int
 
     @classmethod
-    def for_model(cls, model: torch.nn.Module, window_seconds: float, spans: int) -> "ViewGeometry":
+    def for_model(cls, model: torch.nn.Module, window_seconds: float, spans: int) -> ViewGeometry:
         """The model's context rounded up to whole hops, and further until the view's length is FFT-friendly."""
         rate = model.config.sample_rate
         hop = int(round(model.hop_seconds * rate))
@@ -71,7 +67,8 @@ class PairSampler:
 
     def __init__(self, corpus: Corpus, geometry: ViewGeometry, opts: AugmentOptions, seed: int = 0) -> None:
         self.geometry, self.opts, self.rate = geometry, opts, corpus.sample_rate
-        self.margin = int(math.ceil(geometry.length / 2 * (1 + opts.speed_range) + opts.max_offset_seconds * self.rate)) + 1
+        half_view = geometry.length / 2 * (1 + opts.speed_range)
+        self.margin = int(math.ceil(half_view + opts.max_offset_seconds * self.rate)) + 1
         self.tracks = [t for t in corpus.train if t.samples > 2 * self.margin + 1]
         if not self.tracks:
             raise ValueError(f"no training track is longer than a view ({2 * self.margin / self.rate:.1f} s)")
@@ -80,8 +77,8 @@ class PairSampler:
         self.reseed(seed)
         # white to brown noise, made once (a fresh FFT per view and step costs as much as the rest of a batch)
         colours = np.linspace(0.0, 2.0, 9)
-        self.noise = [n.numpy() for n in coloured_noise(len(colours), 4 * geometry.length, torch.from_numpy(colours).float(),
-                                                       self.generator)]
+        bank = coloured_noise(len(colours), 4 * geometry.length, torch.from_numpy(colours).float(), self.generator)
+        self.noise = [n.numpy() for n in bank]
 
     def reseed(self, seed: int) -> None:
         """Restart the random streams (a resumed run reseeds with its step, so it does not replay old batches)."""
@@ -148,8 +145,8 @@ class PairSampler:
         return (a, self.geometry.clips(b)) if self.rng.random() < opts.isolated_clips else (a, b)
 
 
-class AudioPairs:
-    """The audio training task for :func:`avm.train.loop.run_loop`: pooled window embeddings of both views."""
+class PairBatches:
+    """The audio training task (:class:`avm.train.loop.PairTask`): pooled window embeddings of both views."""
 
     def __init__(self, sampler: PairSampler, geometry: ViewGeometry, positions: int) -> None:
         self.sampler, self.geometry, self.positions = sampler, geometry, positions
@@ -169,9 +166,3 @@ class AudioPairs:
         # the second views come as separate one-window clips
         return self.geometry.pool(model(a)), self.geometry.pool_clips(model(b))
 
-
-def audio_task(model: nn.Module, corpus: Corpus, augment: AugmentOptions, opts: LoopOptions) -> AudioPairs:
-    """The audio task of ``model``: views of ``opts.spans`` windows of ``opts.window_seconds``, ``opts.positions``
-    places per batch."""
-    geometry = ViewGeometry.for_model(model, opts.window_seconds, opts.spans)
-    return AudioPairs(PairSampler(corpus, geometry, augment, seed=opts.seed), geometry, opts.positions)

@@ -5,14 +5,14 @@ when training, so the page cache, not the process, holds the corpus). Edits that
 good pitch shifter are made once per track with ffmpeg (:mod:`avm.media.transform`) and cached beside it:
 one lossy codec round trip (mp3, opus or aac at 32-64 kb/s, delay compensated) and one pitch shift with tempo
 kept (rubberband, ±1-2 semitones). Their parameters are drawn from a hash of the track and the seed, so the
-cache is stable across runs. Everything else is augmented on the fly in torch (:mod:`avm.train.augment`).
+cache is stable across runs. Everything else is augmented on the fly in torch (:mod:`avm.train.audio.augment`).
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -23,19 +23,21 @@ from avm.manifest import ManifestEntry, read_inputs
 from avm.media import DecodeOptions, MediaError, decode_audio
 from avm.media.transform import transform_audio
 from avm.paths import resolve_path
+from avm.train.files import existing_specs, split_heldout, training_entries, unit_hash
 
 log = logging.getLogger(__name__)
 
 
-@dataclass(frozen=True)
+@dataclass
 class DataOptions:
-    """Where training audio comes from and how it is prepared (mirrors ``train.data``)."""
+    """Where training audio comes from and how it is prepared (``train.data`` of train=audio)."""
 
-    train: tuple[str, ...] = ("data/train_audio/music",)  # folders, globs or manifests (avm.manifest.read_inputs)
-    # mixed into views as interference only, never used as content to match (e.g. ../shared/media/speech)
-    interference: tuple[str, ...] = ()
-    # never trained on (nor held out): e.g. the benchmark's references; matched by path and by file name
-    exclude: tuple[str, ...] = ()
+    # folders, globs or manifests (avm.manifest.read_inputs); scripts/fetch_training_audio.sh fetches the default
+    train: tuple[str, ...] = ("data/train_audio/music",)
+    # mixed into views as interference only, never used as content to match
+    interference: tuple[str, ...] = ("../shared/media/speech",)
+    # never trained on (nor held out): the benchmark's references; matched by path and by file name
+    exclude: tuple[str, ...] = ("../shared/media/music",)
     heldout_fraction: float = 0.1  # files kept out of training, for the held-out evaluation
     min_seconds: float = 10.0  # shorter files are skipped
     max_track_seconds: float | None = None  # keep only the start of each file (tests, quick trials)
@@ -63,19 +65,7 @@ class Track:
         return len(self.clean)
 
 
-def existing_specs(specs: tuple[str, ...] | list[str]) -> list[str]:
-    """Input specs resolved with :func:`avm.paths.resolve_path`; missing folders are skipped with a warning."""
-    found = []
-    for spec in specs:
-        path = resolve_path(spec)
-        if path.exists() or any(ch in spec for ch in "*?["):
-            found.append(str(path))
-        else:
-            log.warning("training input %s not found; skipped", spec)
-    return found
-
-
-def list_inputs(specs: tuple[str, ...] | list[str]) -> list[ManifestEntry]:
+def list_inputs(specs: Sequence[str]) -> list[ManifestEntry]:
     """Every file of every spec (folder, glob or manifest), without duplicates, in a stable order."""
     entries: dict[str, ManifestEntry] = {}
     for spec in existing_specs(specs):
@@ -84,43 +74,11 @@ def list_inputs(specs: tuple[str, ...] | list[str]) -> list[ManifestEntry]:
     return sorted(entries.values(), key=lambda e: e.uri)
 
 
-def _unit_hash(*parts: object) -> float:
-    digest = hashlib.sha1("\0".join(map(str, parts)).encode()).digest()
-    return int.from_bytes(digest[:8], "big") / 2 ** 64
-
-
-def split_heldout(entries: list[ManifestEntry], fraction: float,
-                  seed: int) -> tuple[list[ManifestEntry], list[ManifestEntry]]:
-    """(train, held-out): the ``fraction`` of files with the lowest hash of their id, at least one of each when
-    there are two or more files and ``fraction`` > 0. Stable when files are added (a file's hash never changes)."""
-    ranked = sorted(entries, key=lambda e: _unit_hash(seed, e.video_id))
-    n_held = 0 if fraction <= 0 or len(entries) < 2 else min(len(entries) - 1, max(1, round(fraction * len(entries))))
-    held = {e.uri for e in ranked[:n_held]}
-    return [e for e in entries if e.uri not in held], [e for e in entries if e.uri in held]
-
-
-def training_entries(train: Sequence[str], exclude: Sequence[str],
-                     list_files: Callable[[Sequence[str]], list[ManifestEntry]],
-                     name: Callable[[ManifestEntry], str], what: str, fetch_script: str) -> list[ManifestEntry]:
-    """The files of ``train`` without those of ``exclude``, matched by path and by ``name`` (so a copy of an
-    excluded file elsewhere stays out); an error naming both and ``fetch_script`` when nothing is left."""
-    found, excluded = list_files(train), list_files(exclude)
-    names, uris = {name(e) for e in excluded}, {e.uri for e in excluded}
-    entries = [e for e in found if e.uri not in uris and name(e) not in names]
-    if not entries:
-        raise FileNotFoundError(f"no training {what} in {list(train)} ({len(found)} files found, "
-                                f"{len(found) - len(entries)} of them excluded by {list(exclude)}); "
-                                f"{fetch_script} fetches the default set")
-    if len(entries) < len(found):
-        log.info("excluded %d files named in %s", len(found) - len(entries), list(exclude))
-    return entries
-
-
 def variant_plan(name: str, opts: DataOptions) -> dict[str, dict[str, str]]:
     """The offline variants of track ``name``: label → keyword arguments of :func:`transform_audio`."""
     plan: dict[str, dict[str, str]] = {}
     for family in opts.variants:
-        u1, u2, u3 = (_unit_hash(opts.seed, name, family, i) for i in range(3))
+        u1, u2, u3 = (unit_hash(opts.seed, name, family, i) for i in range(3))
         if family == "codec":
             codec = opts.codecs[int(u1 * len(opts.codecs))]
             kbps = int(round(opts.bitrate_kbps[0] + u2 * (opts.bitrate_kbps[1] - opts.bitrate_kbps[0])))

@@ -1,0 +1,31 @@
+"""The ``avm evaluate`` job's config."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from omegaconf import MISSING
+
+from avm.config import PathsConfig
+
+
+@dataclass
+class EvaluateConfig:
+    """Score predictions (a scan's matches directory or a CSV) against a hackathon ground-truth CSV."""
+
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    predictions: str = "${paths.output_dir}/scan/matches"
+    ground_truth: str = MISSING
+    output: str = "${paths.output_dir}/metrics.json"
+    # edits.csv (ID_piracy,segment,ID_license,segment.1,edits,evidence) for the per-edit breakdown;
+    # None: edits.csv beside the ground truth, if there is one
+    edits: str | None = None
+    # queries_meta.csv (video_id,kind with kind pirated|negative) to count false positives on negative queries;
+    # None: queries_meta.csv beside the ground truth, if there is one
+    queries_meta: str | None = None
+    # where per_edit.csv, pr_curve.png, score_hist.png (and metrics.json) go; None: the folder of `output`
+    report_dir: str | None = None
+    label: str = "avm"  # system name in the report's JSON and figure titles
+    # score only the copies with this evidence (needs edits.csv), e.g. [audio, both] for an audio-only scan: the
+    # copies whose audio was kept; empty: every copy
+    evidence: list[str] = field(default_factory=list)

@@ -1,0 +1,27 @@
+"""Options of the index stage: the ``index`` config group (the store) and the ``search`` group (k-NN)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class IndexOptions:
+    """Where the store lives and how its ANN index is built and searched (the ``index`` config group)."""
+
+    uri: str = "outputs/lancedb"
+    storage_options: dict[str, str] = field(default_factory=dict)
+    build_min_rows: int = 100_000  # exact (brute-force) search below this many rows per table
+    index_type: str = "IVF_PQ"  # or IVF_RQ
+    num_partitions: int | None = None  # None: LanceDB's default for the table size
+    num_sub_vectors: int | None = None  # None: dim / 8 (PQ only)
+    nprobes: int = 32
+    refine_factor: int | None = 10  # re-rank refine_factor * k candidates with exact distances
+    cleanup_older_than_days: float = 7.0  # optimize() drops table versions older than this
+
+
+@dataclass
+class SearchOptions:
+    """k-NN search of query intervals (the ``search`` config group)."""
+
+    k: int = 10  # nearest reference intervals retrieved for every query interval

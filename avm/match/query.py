@@ -1,0 +1,35 @@
+"""One query against the catalog: k-NN search of its intervals in the store, then :func:`match_segments`."""
+
+from __future__ import annotations
+
+import functools
+
+from avm.index import FingerprintStore, knn
+from avm.match.matcher import ReferenceLookup, match_segments
+from avm.match.options import FuseOptions, MatchOptions
+from avm.types import Fingerprints, Segment
+
+REFERENCE_CACHE_SIZE = 256  # (modality, reference) fingerprint sets a lookup keeps between queries
+
+
+def stored_fingerprints(store: FingerprintStore, modality: str, video_id: str) -> Fingerprints | None:
+    """One catalog video's stored interval fingerprints of one modality (None when it has none)."""
+    rows = store.intervals_of(modality, video_id)
+    return Fingerprints.from_rows(modality, rows) if rows.num_rows else None
+
+
+def reference_lookup(store: FingerprintStore, size: int = REFERENCE_CACHE_SIZE) -> ReferenceLookup:
+    """Stored fingerprints by (modality, video id), the ``size`` most recently used kept in memory."""
+    return functools.lru_cache(maxsize=size)(functools.partial(stored_fingerprints, store))
+
+
+def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Fingerprints], k: int,
+                opts: dict[str, MatchOptions], references: ReferenceLookup | None = None,
+                fuse: FuseOptions | None = None) -> list[Segment]:
+    """Search every interval of one query in each modality's table, align and refine the hits, fuse the modalities.
+
+    A catalog video with the query's own id is excluded (a video never matches itself). ``references`` (by
+    default a lookup for this query alone) gives the references' stored fingerprints for refinement.
+    """
+    hits = {m: knn(store, m, fp.vectors, k, exclude_video_id=query_id) for m, fp in prints.items() if len(fp.vectors)}
+    return match_segments(query_id, prints, hits, opts, references=references or reference_lookup(store), fuse=fuse)

@@ -1,0 +1,63 @@
+"""The typed rows the stages pass on: an input file, its decoded media, its fingerprints, a query's segments."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from avm.media import DecodedMedia, MediaInfo
+from avm.pipeline.stage import Row
+from avm.types import Fingerprints, Segment
+
+
+@dataclass
+class MediaRow:
+    """One input file and its catalog id."""
+
+    uri: str
+    video_id: str
+
+
+@dataclass
+class DecodedRow(Row):
+    """One file decoded (``media`` is None when it failed)."""
+
+    uri: str
+    video_id: str
+    content_hash: str = ""
+    media: DecodedMedia | None = None
+
+
+@dataclass
+class FingerprintedRow(Row):
+    """One file's interval fingerprints per configured modality (empty where the file lacks that stream)."""
+
+    uri: str
+    video_id: str
+    content_hash: str = ""
+    info: MediaInfo | None = None  # what the probe found (None when decoding failed)
+    prints: dict[str, Fingerprints] = field(default_factory=dict)
+    model_versions: dict[str, str] = field(default_factory=dict)  # of every configured modality's model
+
+    @property
+    def duration(self) -> float:
+        return self.info.duration if self.info is not None else 0.0
+
+    @property
+    def streams_json(self) -> str:
+        return self.info.streams_json() if self.info is not None else "[]"
+
+
+@dataclass
+class CatalogRow:
+    """A catalog video to match against the rest of the catalog (its fingerprints are read from the store)."""
+
+    video_id: str
+
+
+@dataclass
+class QueryResult(Row):
+    """The segment pairs found for one query."""
+
+    video_id: str
+    duration: float = 0.0  # seconds of media fingerprinted for this query (0 for a catalog video)
+    segments: list[Segment] = field(default_factory=list)

@@ -1,0 +1,147 @@
+"""AVM's domain types: one video's fingerprints, the k-NN hits of a query, and a segment pair.
+
+Each type owns its conversions to and from the Arrow tables of :mod:`avm.schema`, so no other module
+converts them by hand.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+import numpy as np
+import pyarrow as pa
+
+from avm.schema import HITS_SCHEMA, MATCHES_SCHEMA, PAIR_COLUMNS, fingerprint_schema
+
+
+@dataclass(frozen=True)
+class Fingerprints:
+    """One modality's fingerprints of one video: interval start/end times (s) and L2-normalised vectors."""
+
+    modality: str
+    t_start: np.ndarray  # float32 [n]
+    t_end: np.ndarray  # float32 [n]
+    vectors: np.ndarray  # [n, dim]: float16 as fingerprinted and stored, float32 once read back
+    model_version: str = ""
+
+    def __len__(self) -> int:
+        return len(self.t_start)
+
+    @property
+    def dim(self) -> int:
+        """Length of each vector (0 when there are no vectors)."""
+        return int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0
+
+    def reversed(self) -> Fingerprints:
+        """The same intervals with the vectors in reverse order: the video played backwards."""
+        return dataclasses.replace(self, vectors=self.vectors[::-1].copy())
+
+    def to_rows(self, video_id: str) -> pa.Table:
+        """Rows of the fingerprints table (:func:`avm.schema.fingerprint_schema`), vectors as float16."""
+        n, dim = self.vectors.shape
+        return pa.table({
+            "video_id": pa.array([video_id] * n, pa.string()),
+            "modality": pa.array([self.modality] * n, pa.string()),
+            "t_start": pa.array(self.t_start, pa.float32()),
+            "t_end": pa.array(self.t_end, pa.float32()),
+            "vector": pa.FixedSizeListArray.from_arrays(
+                pa.array(self.vectors.astype(np.float16).ravel(), pa.float16()), dim),
+            "model_version": pa.array([self.model_version] * n, pa.string()),
+        }, schema=fingerprint_schema(dim))
+
+    @classmethod
+    def from_rows(cls, modality: str, rows: pa.Table) -> Fingerprints:
+        """Fingerprints-table rows of one video (in time order) with vectors as float32."""
+        vectors = rows["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False)
+        version = rows["model_version"][0].as_py() if "model_version" in rows.column_names and rows.num_rows else ""
+        return cls(modality, rows["t_start"].to_numpy(), rows["t_end"].to_numpy(),
+                   vectors.reshape(rows.num_rows, -1).astype(np.float32), version)
+
+
+@dataclass(frozen=True)
+class Hits:
+    """The k nearest stored intervals of each interval of one query in one modality (one entry per hit)."""
+
+    query_index: np.ndarray  # int32: row of the query's fingerprints
+    video_id: np.ndarray  # object (str): the reference video of the hit
+    t_start: np.ndarray  # float32: the hit interval's start in the reference
+    t_end: np.ndarray  # float32
+    similarity: np.ndarray  # float32: dot product of the two L2-normalised vectors
+
+    def __len__(self) -> int:
+        return len(self.query_index)
+
+    @classmethod
+    def empty(cls) -> Hits:
+        """No hits."""
+        return cls.from_table(HITS_SCHEMA.empty_table())
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> Hits:
+        """Hits from a table in :data:`avm.schema.HITS_SCHEMA`."""
+        return cls(table["query_index"].to_numpy().astype(np.int32),
+                   np.asarray(table["video_id"].to_pylist(), dtype=object),
+                   table["t_start"].to_numpy().astype(np.float32), table["t_end"].to_numpy().astype(np.float32),
+                   table["similarity"].to_numpy().astype(np.float32))
+
+    def to_table(self) -> pa.Table:
+        """The hits as a table in :data:`avm.schema.HITS_SCHEMA`."""
+        return pa.table({name: getattr(self, name) for name in HITS_SCHEMA.names}, schema=HITS_SCHEMA)
+
+    def select(self, mask: np.ndarray) -> Hits:
+        """The hits where ``mask`` (boolean or index array) selects."""
+        return Hits(*(getattr(self, f.name)[mask] for f in dataclasses.fields(self)))
+
+
+@dataclass(frozen=True)
+class Segment:
+    """One segment pair: query ``[query_start, query_end]`` ↔ reference ``[ref_start, ref_end]`` (seconds).
+
+    ``modality`` is the evidence (``audio``, ``visual`` or ``audio+visual``); a ground-truth pair has none.
+    """
+
+    query_id: str
+    query_start: float
+    query_end: float
+    ref_id: str
+    ref_start: float
+    ref_end: float
+    score: float = 1.0
+    modality: str = ""
+    n_hits: int = 0
+    speed: float = 1.0  # reference seconds per query second (> 1: the copy was sped up)
+
+    @property
+    def offset(self) -> float:
+        """``ref_start − speed · query_start``: the line ``ref = speed · query + offset`` of this copy."""
+        return self.ref_start - self.speed * self.query_start
+
+    @property
+    def duration(self) -> float:
+        """Length of the query side (seconds)."""
+        return self.query_end - self.query_start
+
+    def to_row(self, run_id: str) -> dict[str, object]:
+        """The segment as one row of :data:`avm.schema.MATCHES_SCHEMA`."""
+        return {**dataclasses.asdict(self), "run_id": run_id}
+
+    @classmethod
+    def from_row(cls, row: dict[str, object]) -> Segment:
+        """A segment from a row holding at least :data:`avm.schema.PAIR_COLUMNS` (other fields keep defaults)."""
+        return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
+
+    @staticmethod
+    def to_table(segments: Iterable[Segment], run_id: str) -> pa.Table:
+        """Segments as a table in :data:`avm.schema.MATCHES_SCHEMA`."""
+        return pa.Table.from_pylist([s.to_row(run_id) for s in segments], schema=MATCHES_SCHEMA)
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> list[Segment]:
+        """Segments from a table with at least :data:`avm.schema.PAIR_COLUMNS` (MATCHES_SCHEMA or a subset)."""
+        missing = set(PAIR_COLUMNS) - set(table.column_names)
+        if missing:
+            raise ValueError(f"segment table lacks columns {sorted(missing)}")
+        names = [f.name for f in dataclasses.fields(cls) if f.name in table.column_names]
+        return [cls.from_row(row) for row in table.select(names).to_pylist()]
