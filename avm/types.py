@@ -16,6 +16,12 @@ import pyarrow as pa
 from avm.schema import HITS_SCHEMA, MATCHES_SCHEMA, PAIR_COLUMNS, fingerprint_schema
 
 
+def vector_matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
+    """A column of fixed-size vectors as a float32 matrix [rows, dim]."""
+    flat = column.combine_chunks() if isinstance(column, pa.ChunkedArray) else column
+    return flat.flatten().to_numpy(zero_copy_only=False).reshape(len(flat), flat.type.list_size).astype(np.float32)
+
+
 @dataclass(frozen=True)
 class Fingerprints:
     """One modality's fingerprints of one video: interval start/end times (s) and L2-normalised vectors."""
@@ -54,10 +60,9 @@ class Fingerprints:
     @classmethod
     def from_rows(cls, modality: str, rows: pa.Table) -> Fingerprints:
         """Fingerprints-table rows of one video (in time order) with vectors as float32."""
-        vectors = rows["vector"].combine_chunks().flatten().to_numpy(zero_copy_only=False)
         version = rows["model_version"][0].as_py() if "model_version" in rows.column_names and rows.num_rows else ""
-        return cls(modality, rows["t_start"].to_numpy(), rows["t_end"].to_numpy(),
-                   vectors.reshape(rows.num_rows, -1).astype(np.float32), version)
+        return cls(modality, rows["t_start"].to_numpy(), rows["t_end"].to_numpy(), vector_matrix(rows["vector"]),
+                   version)
 
 
 @dataclass(frozen=True)

@@ -2,8 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import pickle
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import duckdb
@@ -28,6 +33,7 @@ from avm.pipeline import (
     run_stages,
 )
 from avm.pipeline.runner import ingest, scan
+from avm.types import Fingerprints
 from jobs.schemas import register_configs
 
 from conftest import DEMO_MEDIA, make_clip
@@ -101,9 +107,7 @@ def test_reingest_adds_nothing_and_interrupted_runs_heal(catalog, media_dir, tmp
     # an interrupted run left fingerprints of "extra" but never marked it ok: the next run replaces them
     extra = tmp_path / "extra.mp4"
     shutil.copy(DEMO_MEDIA / "footage" / "friday.mp4", extra)
-    store.add_fingerprints("audio", store.intervals_of("audio", "av").drop_columns([]).set_column(
-        0, "video_id", [["extra"] * store.intervals_of("audio", "av").num_rows]).select(
-        ["video_id", "t_start", "t_end", "vector", "model_version"]).add_column(1, "modality", [["audio"] * store.intervals_of("audio", "av").num_rows]))
+    store.add_fingerprints("audio", Fingerprints.from_rows("audio", store.intervals_of("audio", "av")).to_rows("extra"))
     healed = ingest(cfg, read_inputs(str(extra)))
     assert healed.ingested == 1
     clean_cfg = _config("ingest", IngestConfig, tmp_path / "clean", input=str(extra))
@@ -115,6 +119,44 @@ def test_reingest_adds_nothing_and_interrupted_runs_heal(catalog, media_dir, tmp
     shutil.copy(media_dir / "av.mp4", twin)
     dup = ingest(cfg, read_inputs(str(twin)))
     assert dup.duplicates == 1 and store.intervals_of("audio", "twin").num_rows == 0
+
+
+def _catalog_state(store: FingerprintStore, video_ids: set[str]) -> dict[str, tuple]:
+    """Per video of ``video_ids``: its status and interval count, its fingerprint rows per modality, and whether
+    no interval is stored twice."""
+    state = {}
+    for video in store.videos(["video_id", "status", "n_intervals"]).to_pylist():
+        if video["video_id"] not in video_ids:
+            continue
+        rows = {m: store.intervals_of(m, video["video_id"]) for m in ("audio", "visual")}
+        times = {m: r["t_start"].to_pylist() for m, r in rows.items()}
+        state[video["video_id"]] = (video["status"], video["n_intervals"], {m: len(t) for m, t in times.items()},
+                                    all(len(set(t)) == len(t) for t in times.values()))
+    return state
+
+
+def test_an_ingest_killed_part_way_and_run_again_ends_as_one_clean_run(catalog, media_dir, tmp_path):
+    """``avm ingest`` is SIGKILLed once its first fingerprints are committed; the re-run heals the store."""
+    clean_cfg, _, _ = catalog
+    avm = shutil.which("avm") or str(Path(sys.executable).parent / "avm")
+    # one commit per file, so that the kill lands between commits of one run
+    job = subprocess.Popen([avm, "ingest", f"input={media_dir}", f"paths.output_dir={tmp_path}", "write_batch_rows=1"],
+                           cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    cfg = _config("ingest", IngestConfig, tmp_path, input=str(media_dir))
+    deadline = time.monotonic() + 300
+    while job.poll() is None and time.monotonic() < deadline:
+        if (cfg.index.uri and Path(cfg.index.uri).exists()
+                and sum(FingerprintStore(cfg.index).count(m) for m in ("audio", "visual")) > 0):
+            break
+        time.sleep(0.1)
+    os.killpg(job.pid, signal.SIGKILL)
+    assert job.wait(60) == -signal.SIGKILL, "the ingest ended before its first commit could be interrupted"
+    entries = read_inputs(str(media_dir))
+    again = ingest(cfg, entries)
+    assert again.failed == 2  # the two broken files, as in a clean run
+    ids = {e.video_id for e in entries}
+    healed, clean = _catalog_state(FingerprintStore(cfg.index), ids), _catalog_state(FingerprintStore(clean_cfg.index), ids)
+    assert healed == clean and len(healed) == len(ids)
 
 
 def test_scan_files_and_catalog_find_the_copied_segment(catalog, media_dir, tmp_path):

@@ -7,7 +7,7 @@ import pandas as pd
 
 from avm.index.search import knn
 from avm.index.store import FingerprintStore
-from avm.types import Hits
+from avm.types import Hits, vector_matrix
 
 
 def impostor_similarities(store: FingerprintStore, modality: str, samples: int, k: int = 32,
@@ -23,7 +23,7 @@ def impostor_similarities(store: FingerprintStore, modality: str, samples: int, 
         return np.zeros(0, np.float32)
     picks = np.random.default_rng(seed).choice(rows, size=min(samples, rows), replace=False)
     sample = table.to_lance().take(np.sort(picks), columns=["video_id", "vector"])
-    vectors = np.asarray(sample["vector"].to_pylist(), dtype=np.float32)
+    vectors = vector_matrix(sample["vector"])
     owners = np.asarray(sample["video_id"].to_pylist(), dtype=object)
     best = _best_foreign(knn(store, modality, vectors, k), owners)
     # intervals whose k nearest all lie in their own video (long still or repeated scenes) are searched again

@@ -8,6 +8,7 @@ A stage is built on the driver with plain options (cheap to send to workers), lo
 from __future__ import annotations
 
 import dataclasses
+from abc import ABC, abstractmethod
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
@@ -46,7 +47,7 @@ class Row:
         return {**self.__dict__, "cause": None}
 
 
-class Stage(Generic[In, Out]):
+class Stage(ABC, Generic[In, Out]):
     """One step of the pipeline: ``process(rows)`` maps a batch of typed rows to a batch of typed rows.
 
     ``process`` never raises for one bad row: the failure becomes that row's ``error`` and the batch goes on.
@@ -63,9 +64,9 @@ class Stage(Generic[In, Out]):
     def setup(self) -> None:
         """Load what the stage needs (models, a store connection); called once per worker before process()."""
 
+    @abstractmethod
     def process(self, rows: list[In]) -> list[Out]:
         """The output row of each input row, in order (a failed row carries its error)."""
-        raise NotImplementedError
 
 
 def run_stages(stages: Sequence[Stage[Any, Any]], rows: list[Any]) -> list[Any]:

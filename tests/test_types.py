@@ -1,0 +1,31 @@
+"""The domain types convert to and from their Arrow tables without loss."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from avm.types import Fingerprints, Hits, Segment, vector_matrix
+
+
+def test_fingerprints_round_trip_through_rows():
+    vectors = np.random.default_rng(0).standard_normal((6, 8)).astype(np.float16)
+    prints = Fingerprints("visual", np.arange(6, dtype=np.float32), np.arange(6, dtype=np.float32) + 2, vectors, "m-1")
+    rows = prints.to_rows("v1")
+    assert rows["video_id"].to_pylist() == ["v1"] * 6 and set(rows["modality"].to_pylist()) == {"visual"}
+    back = Fingerprints.from_rows("visual", rows)
+    assert back.model_version == "m-1" and back.dim == 8 and len(back) == 6
+    assert back.vectors.dtype == np.float32 and np.array_equal(back.vectors, vectors.astype(np.float32))
+    assert np.array_equal(back.reversed().vectors, back.vectors[::-1])
+    empty = Fingerprints("audio", np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros((0, 8), np.float16))
+    assert vector_matrix(empty.to_rows("v0")["vector"]).shape == (0, 8)
+
+
+def test_hits_and_segments_round_trip_through_tables():
+    hits = Hits(np.array([0, 1], np.int32), np.array(["r1", "r2"], dtype=object), np.array([1, 2], np.float32),
+                np.array([2, 3], np.float32), np.array([0.9, 0.5], np.float32))
+    again = Hits.from_table(hits.to_table())
+    assert list(again.video_id) == ["r1", "r2"] and np.array_equal(again.similarity, hits.similarity)
+    assert len(again.select(again.similarity > 0.6)) == 1 and len(Hits.empty()) == 0
+    segment = Segment("q", 1.0, 5.0, "r", 11.0, 15.4, 0.8, "audio+visual", 9, 1.1)
+    assert Segment.from_table(Segment.to_table([segment], "run")) == [segment]
+    assert abs(segment.offset - (11.0 - 1.1 * 1.0)) < 1e-12 and segment.duration == 4.0
