@@ -144,7 +144,9 @@ def main() -> None:
         reports[system] = pd.read_csv(out / system / "per_edit.csv")
         scope = "+".join(scopes.get(system) or ("all",))
         print(f"{system} (copies: {scope}): final {summary['final']:.3f}, segment AP {summary['segment_ap']:.3f}, "
-              f"FP on negative queries {summary.get('fp_negative_queries', 'n/a')}, "
+              f"recall {summary.get('recall', float('nan')):.3f}, precision {summary.get('precision', float('nan')):.3f}, "
+              f"FP on negative queries {summary.get('fp_negative_queries', 'n/a')} "
+              f"(of which on those carrying shared content {summary.get('fp_shared_negative_queries', 'n/a')}), "
               f"{seconds[system]:.0f} s" + (f" ({media_hours * 3600 / seconds[system]:.0f}× realtime on the queries)"
                                             if media_hours else ""))
     table = side_by_side(reports)

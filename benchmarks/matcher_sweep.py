@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import functools
 import itertools
 import json
 import logging
@@ -33,8 +34,9 @@ from avm.config import CONFIG_DIR, to_options
 from avm.evaluate import breakdown, evaluate, read_ground_truth_csv, restrict_to_evidence
 from avm.index import FingerprintStore, IndexOptions, impostor_similarities, knn
 from avm.manifest import read_inputs
-from avm.match import MatchOptions, calibrate, match_segments
+from avm.match import MatchOptions, SharedContent, calibrate, match_segments, reference_lookup
 from avm.match.calibration import null_segment_scores, with_decision_thresholds
+from avm.match.shared import shared_content
 from avm.pipeline import DecodeStage, FingerprintStage, ScanConfig, fingerprint_file
 from avm.types import Fingerprints, Hits, Segment
 from jobs.schemas import register_configs
@@ -56,7 +58,11 @@ def cache_hits(bench: Path, db: Path, out: Path, overrides: list[str]) -> None:
     decoder = DecodeStage(job.media, job.model.modalities)
     printer = FingerprintStage(job.model, job.model.query_steps())
     match = job.match.per_modality(modalities)
-    impostors = {m: impostor_similarities(store, m, match[m].calibration.samples) for m in modalities}
+    # as a scan: content shared by catalog videos is found first, left out of the impostors and of the hits
+    shared = shared_content(store, {m: match[m].calibration for m in modalities}, job.search.k,
+                            reference_lookup(store))
+    impostors = {m: impostor_similarities(store, m, match[m].calibration.samples,
+                                          ignore=functools.partial(shared.covers, m)) for m in modalities}
     hits: dict[str, list[pa.Table]] = {m: [] for m in modalities}
     prints: dict[str, list[pa.Table]] = {m: [] for m in modalities}
     queries = read_inputs(str(bench / "queries.csv"))
@@ -64,7 +70,8 @@ def cache_hits(bench: Path, db: Path, out: Path, overrides: list[str]) -> None:
         query = fingerprint_file(decoder, printer, entry.uri, entry.video_id)
         for m in modalities:
             prints[m].append(query[m].to_rows(entry.video_id))
-            found = knn(store, m, query[m].vectors, job.search.k, exclude_video_id=entry.video_id).to_table()
+            found = shared.drop_hits(m, knn(store, m, query[m].vectors, job.search.k, exclude_video_id=entry.video_id),
+                                     match[m].calibration.shared_min_videos).to_table()
             hits[m].append(found.append_column("query_id", pa.array([entry.video_id] * found.num_rows)))
         log.info("query %d/%d %s", n, len(queries), entry.video_id)
     out.mkdir(parents=True, exist_ok=True)
@@ -72,6 +79,7 @@ def cache_hits(bench: Path, db: Path, out: Path, overrides: list[str]) -> None:
         pq.write_table(pa.concat_tables(hits[m]), out / f"hits_{m}.parquet")
         pq.write_table(pa.concat_tables(prints[m]), out / f"prints_{m}.parquet")
     np.savez(out / "impostors.npz", **impostors)
+    (out / "shared.json").write_text(json.dumps(dataclasses.asdict(shared)))
     (out / "meta.json").write_text(json.dumps({"db": str(db.resolve()), "overrides": overrides}))
 
 
@@ -124,7 +132,8 @@ def calibrated(hits_dir: Path, match: dict[str, MatchOptions], modalities: list[
     meta = json.loads((hits_dir / "meta.json").read_text())
     store = FingerprintStore(IndexOptions(uri=meta["db"]))
     k = _scan_config(meta["overrides"]).search.k
-    return with_decision_thresholds(opts, *null_segment_scores(store, opts, k, null_hours))
+    shared = SharedContent.from_dict(json.loads((hits_dir / "shared.json").read_text()))
+    return with_decision_thresholds(opts, *null_segment_scores(store, opts, k, null_hours, shared))
 
 
 def match_cached(hits_dir: Path, opts: dict[str, MatchOptions],

@@ -1,4 +1,4 @@
-"""avm bench make: build a piracy benchmark from folders of real media (bench=small|standard)."""
+"""avm bench make: build a piracy benchmark from folders of real media (bench=small|standard|hard)."""
 
 import json
 from pathlib import Path
@@ -41,6 +41,10 @@ def main(cfg: DictConfig) -> None:
           f"{built['n_borrowed']} borrowed segments ({built['n_hard_segments']} with a hard edit), "
           f"evidence {json.dumps(built['evidence'])}")
     print("segments per edit: " + ", ".join(f"{k} {v}" for k, v in built["edit_counts"].items()))
+    shared = {k: v for k, v in built.get("catalog_shared", {}).items() if v}
+    if shared or built.get("n_negative_shared"):
+        print("shared content: catalog videos with " + ", ".join(f"{k} {v}" for k, v in shared.items())
+              + f"; {built.get('n_negative_shared', 0)} negative queries carry it")
 
 
 if __name__ == "__main__":

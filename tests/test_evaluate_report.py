@@ -168,6 +168,16 @@ def test_false_positives_are_counted_once(gt):
     assert false_positive_counts(PRED, gt) == {"fp_unassigned": 3}
 
 
+def test_false_positives_on_negative_queries_with_shared_content(gt):
+    """A benchmark's queries_meta.csv read as text: ``shared`` names the catalog's shared content (or is empty)."""
+    meta = META.assign(shared=["", "intro", "intro+logo", ""])  # q2 is pirated: not a negative query
+    counts = false_positive_counts(PRED, gt, meta)
+    assert counts["fp_negative_queries"] == 2
+    assert (counts["shared_negative_queries"], counts["fp_shared_negative_queries"]) == (1, 2)
+    clean = false_positive_counts(PRED, gt, META.assign(shared=["", "", float("nan"), "logo"]))
+    assert (clean["shared_negative_queries"], clean["fp_shared_negative_queries"]) == (1, 0)
+
+
 def test_write_report_files_and_json_round_trip(tmp_path, gt, edits):
     report = write_report(PRED, gt, tmp_path / "rep", edits_df=edits, queries_meta=META, label="sys")
     # Overall metrics keep the keys of evaluate() at top level, and include the unassigned predictions:

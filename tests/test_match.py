@@ -115,21 +115,37 @@ def test_speed_changed_copy_is_one_segment_on_a_sloped_line():
     t0, t1 = _query_times(200)  # 0–99.5 s
     # query 20–80 s is the reference from 10 s played 8 % faster: ref = 1.08 · q − 11.6
     rows = [(i, "ref", round((1.08 * t0[i] - 11.6) * 2) / 2, 0.9) for i in range(40, 161)]
-    opts = AlignOptions(max_speed_change=0.1)
+    opts = AlignOptions(min_speed=0.9, max_speed=1.1)
     segs = align_hits("q", t0, t1, _hits(rows), "audio", opts)
     assert len(segs) == 1
     # the aligner's speed is any on its grid that keeps every hit within ±offset_tolerance (refinement pins it down)
     assert abs(segs[0].speed - 1.08) <= 2 * opts.offset_tolerance / 60 + 0.005
     assert segs[0].query_end - segs[0].query_start > 55
     # without drift tolerance the same copy breaks into fragments along the offset bins
-    plain = align_hits("q", t0, t1, _hits(rows), "audio", AlignOptions(max_speed_change=0.0))
+    plain = align_hits("q", t0, t1, _hits(rows), "audio", AlignOptions(min_speed=1.0, max_speed=1.0))
     assert len(plain) > 1
 
 
+@pytest.mark.parametrize("speed", [0.76, 0.8, 1.25, 1.32])
+def test_copies_played_up_to_25_percent_slower_or_33_percent_faster_stay_whole(speed):
+    t0, t1 = _query_times(200)
+    rows = [(i, "ref", round((speed * t0[i] + 5.0) * 2) / 2, 0.9) for i in range(20, 181)]
+    segs = align_hits("q", t0, t1, _hits(rows), "audio", AlignOptions())
+    assert len(segs) == 1 and abs(segs[0].speed - speed) <= 2 * AlignOptions().offset_tolerance / 80 + 0.01
+    query, ref = _copy_with_speed(speed, 3.0, 10.0, 40.0)
+    seed = Segment("q", 20.0, 28.0, "r", speed * 20.0 + 3.4, speed * 28.0 + 3.4, 0.9, "audio", 10, 1.0)
+    opts = MatchOptions(refine=RefineOptions(track_similarity=0.5, edge_similarity=0.6, edge_fraction=0.0))
+    refined = refine_segment(seed, query, ref, opts, margin=0.0)
+    assert abs(refined.speed - speed) < 0.01 and abs(refined.query_start - 10.0) <= 0.5
+
+
 def test_speed_grid_tries_the_plain_copy_first():
-    speeds = candidate_speeds(AlignOptions(max_speed_change=0.1, speed_step=0.05))
-    assert speeds[0] == 1.0 and np.allclose(sorted(speeds), [0.9, 0.95, 1.0, 1.05, 1.1])
-    assert list(candidate_speeds(AlignOptions(max_speed_change=0.0))) == [1.0]
+    speeds = candidate_speeds(AlignOptions(min_speed=0.75, max_speed=1.33, speed_step=0.05))
+    assert speeds[0] == 1.0 and np.isclose(speeds.min(), 0.75) and np.isclose(speeds.max(), 1.33)
+    ratios = np.diff(np.log(np.sort(speeds)))
+    assert ratios.max() <= np.log1p(0.05) + 1e-12 and ratios.min() > 0  # no step longer than 5 %, no repeats
+    assert np.all(np.diff(np.abs(np.log(speeds))) >= -1e-12)  # nearest to 1 first
+    assert list(candidate_speeds(AlignOptions(min_speed=1.0, max_speed=1.0))) == [1.0]
 
 
 def test_boundary_margin_follows_how_much_of_a_window_must_be_copied():
@@ -178,7 +194,7 @@ def test_refinement_fits_the_speed_and_grows_a_fragment_to_the_whole_copy():
     query, ref = _copy_with_speed(1.05, 20.0, 10.0, 40.0)
     # the aligner saw only 20–28 s, at speed 1 and an offset close to the line's there
     seed = Segment("q", 20.0, 28.0, "r", 20.0 + 21.2, 28.0 + 21.2, 0.9, "audio", 10, 1.0)
-    opts = MatchOptions(AlignOptions(max_speed_change=0.1, speed_step=0.005),
+    opts = MatchOptions(AlignOptions(min_speed=0.9, max_speed=1.1, speed_step=0.005),
                         RefineOptions(track_similarity=0.5, edge_similarity=0.6, edge_fraction=0.0))
     refined = refine_segment(seed, query, ref, opts, margin=0.0)
     assert abs(refined.speed - 1.05) < 0.011

@@ -6,6 +6,7 @@ from __future__ import annotations
 import dataclasses
 import re
 import shlex
+import wave
 from pathlib import Path
 
 import numpy as np
@@ -38,8 +39,9 @@ from avm.train.audio.augment import (
     reverb,
     synthetic_ir,
 )
+from avm.train.audio.data import load_track, variant_plan
 from avm.train.files import split_heldout
-from avm.train.job import trainer_of
+from avm.train.job import format_results, trainer_of
 from jobs.schemas import register_configs
 
 from conftest import DEMO_MEDIA, REPO
@@ -152,6 +154,40 @@ def test_corpus_has_aligned_offline_variants(corpus):
     assert np.corrcoef(clean, np.asarray(codec, np.float32))[0, 1] > 0.9  # delay compensated
 
 
+def _pitch_shifts(opts: DataOptions, tracks: int = 200) -> np.ndarray:
+    return np.array([float(label[5:]) for i in range(tracks) for label in variant_plan(f"track{i}", opts)
+                     if label.startswith("pitch")])
+
+
+def test_pitch_range_reaches_the_pitch_variants_and_their_cache_files(tmp_path):
+    default, wide = _pitch_shifts(DataOptions()), _pitch_shifts(DataOptions(semitones=(1.0, 4.0)))
+    assert len(default) == len(wide) == 200
+    assert np.all((np.abs(default) >= 1.0) & (np.abs(default) <= 2.0))
+    assert np.all((np.abs(wide) >= 1.0) & (np.abs(wide) <= 4.0)) and np.abs(wide).max() > 3.5
+    assert (wide < 0).any() and (wide > 0).any()
+
+    # a real track: each range makes (and then reads) its own cache file, and rubberband shifts by its amount
+    t = np.arange(3 * RATE) / RATE
+    tone = (0.3 * np.sin(2 * np.pi * 440.0 * t) * 32767).astype(np.int16)
+    path = tmp_path / "tone.wav"
+    with wave.open(str(path), "wb") as out:
+        out.setnchannels(1), out.setsampwidth(2), out.setframerate(RATE), out.writeframes(tone.tobytes())
+    entry = ManifestEntry(str(path), "tone")
+    tracks = {}
+    for semitones in ((1.0, 2.0), (1.0, 4.0)):
+        opts = DataOptions(variants=("pitch",), semitones=semitones, min_seconds=1.0, workers=1,
+                           cache_dir=str(tmp_path / "cache"))
+        tracks[semitones] = load_track(entry, opts, with_variants=True)
+    labels = [next(iter(track.variants)) for track in tracks.values()]
+    assert labels[0] != labels[1]
+    assert {p.name.split(".", 1)[1] for p in (tmp_path / "cache").glob("tone-*.pitch*.npy")} == {
+        f"{label}.npy" for label in labels}
+    for label, track in zip(labels, tracks.values(), strict=True):
+        shifted = np.asarray(track.variants[label], np.float32)[RATE // 2:-RATE // 2]
+        peak = np.fft.rfftfreq(len(shifted), 1 / RATE)[np.argmax(np.abs(np.fft.rfft(shifted)))]
+        assert abs(peak - 440.0 * 2 ** (float(label[5:]) / 12)) < 5
+
+
 def _train(model, corpus, opts: LoopOptions, out_dir: Path):
     task = AUDIO_TRAINER.task(model, corpus, AugmentOptions(spans=2), opts, INFERENCE)
     return run_loop(model, "audio_cnn", task, opts, out_dir)
@@ -176,9 +212,14 @@ def test_tiny_training_learns_resumes_and_evaluates(corpus, tmp_path):
     assert version.startswith("audio_cnn-") and loaded.config.channels == 32
     trained = dataclasses.replace(INFERENCE, checkpoint=str(tmp_path / "model.pt"))
     fp = Fingerprinter(FingerprintOptions(modalities=("audio",), threads=0, audio=trained))
-    results = evaluate_retrieval(fp, corpus.heldout, EvalOptions(queries=5, edits=("clean", "speed_+8%")),
+    results = evaluate_retrieval(fp, corpus.heldout, EvalOptions(queries=5, edits=("clean", "speed_+8%"),
+                                                                  extra_edits=("speed_-25%", "clean")),
                                  [t.clean for t in corpus.train], corpus.interference, RATE)
-    assert set(results["edits"]) == {"clean", "speed_+8%"}
+    assert set(results["edits"]) == {"clean", "speed_+8%", "speed_-25%"}
+    assert results["mean"]["top1_1s"] == pytest.approx(np.mean([results["edits"][e]["top1_1s"]
+                                                                 for e in ("clean", "speed_+8%")]))
+    assert results["mean_extra"]["top1_5s"] == results["edits"]["speed_-25%"]["top1_5s"]
+    assert "mean of extra edits" in format_results(results)
     assert all(0.0 <= v <= 1.0 for row in results["edits"].values() for v in row.values())
     assert results["database_intervals"] == 2 * 30  # two 30 s tracks, 1 s windows every 1 s
 
@@ -221,6 +262,22 @@ RECIPES = {
                         "train.loop.max_minutes=30", "train.loop.lr=0.001", "train.loop.warmup_steps=50", *NOISIER,
                         "train.export=avm/models/checkpoints/audio_v2.pt"],
     "visual_v1": ["train=visual", "train.export=avm/models/checkpoints/visual_v1.pt"],
+    # issue 12: fine-tuned for hard pirate edits (scripts/train_hard_models.sh)
+    "audio_v3": ["train=audio", "train.name=audio_v5", "train.init_checkpoint=avm/models/checkpoints/audio_v2.pt",
+                 "train.export=avm/models/checkpoints/audio_v3.pt", "+train.params.f_max=4000.0",
+                 "train.data.train=[data/train_audio/music,data/train_audio/speech]", "train.data.semitones=[1.0,4.0]",
+                 "train.augment.speed_range=0.25", "train.augment.pitch=0.35", "train.augment.mix=0.8",
+                 "train.augment.snr_db=[-5.0,15.0]",
+                 "train.augment.mix_kinds=[0.5,0.25,0.25]", "train.loop.max_minutes=30", "train.loop.lr=0.001",
+                 "train.loop.warmup_steps=50",
+                 "train.eval.extra_edits=['speed_+25%','speed_-25%','pitch_+4st','pitch_-4st','noise_-5dB',"
+                 "'music_-5dB','speech_-5dB']"],
+    "visual_v2": ["train=visual", "train.name=visual_v2", "train.init_checkpoint=avm/models/checkpoints/visual_v1.pt",
+                  "train.export=avm/models/checkpoints/visual_v2.pt", "train.augment.pip=0.4",
+                  "train.augment.pip_side=[0.5,0.95]", "train.augment.crop=0.8", "train.augment.crop_keep=[0.7,0.97]",
+                  "train.augment.blur=0.5", "train.augment.degrade=0.7", "train.augment.degrade_scale=[0.25,0.8]",
+                  "train.loop.max_minutes=15", "train.loop.lr=0.001", "train.loop.warmup_steps=50",
+                  "train.eval.extra_edits=['pip_25%','stack_crop25%_hflip_blur2_256px']"],
 }
 
 
@@ -242,3 +299,23 @@ def test_script_and_cards_cite_the_presets():
     stage1, stage2 = (to_options(compose_train([f"+experiment=audio_v2_stage{i}"]), TrainConfig) for i in (1, 2))
     assert stage2.train.init_checkpoint == f"{stage1.train.out_dir}/model.pt"
     assert stage2.train.export == stage2.model.audio.checkpoint  # the shipped audio model
+
+
+def test_hard_edit_recipes_start_from_the_shipped_models_and_score_the_hard_edits():
+    from avm.train.audio import HARD_EDITS as AUDIO_HARD
+    from avm.train.visual import HARD_EDITS as VISUAL_HARD
+
+    script = (REPO / "scripts" / "train_hard_models.sh").read_text()
+    assert re.findall(r"\+experiment=(\w+)", script) == ["audio_v3", "visual_v2"]
+    names = set()
+    for experiment, hard in (("audio_v3", AUDIO_HARD), ("visual_v2", VISUAL_HARD)):
+        job = to_options(compose_train([f"+experiment={experiment}"]), TrainConfig)
+        shipped = job.model.model(job.train.modality).checkpoint  # the model it fine-tunes: today's default
+        assert job.train.init_checkpoint == shipped and (REPO / shipped).is_file()
+        assert job.train.export == f"avm/models/checkpoints/{experiment}.pt" != shipped
+        assert set(job.train.eval.extra_edits) == set(hard)
+        names.add(job.train.name)
+    # a run directory of its own: not one of the shipped models' runs (a run resumes from its out_dir)
+    assert not names & {"audio_v1", "audio_v3", "audio_v4", "visual_v1", "visual_v1_r1"}
+    model, _ = build_model(ModelSpec("audio_cnn", {"f_max": 4000.0}, "avm/models/checkpoints/audio_v2.pt"))
+    assert model.config.f_max == 4000.0

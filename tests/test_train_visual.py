@@ -147,14 +147,18 @@ def test_tiny_training_writes_a_loadable_checkpoint_and_resumes(picture_dir, tmp
         name="tiny", out_dir=str(tmp_path / "run"), architecture="visual_cnn", params=TINY, data=data,
         augment=augment, loop=LoopOptions(positions=6, max_steps=4, log_every=2, checkpoint_every=2, warmup_steps=2,
                                           threads=1, device="cpu"),
-        eval=EvalOptions(edits=("clean", "hflip"), distractors=2, workers=1, cache_dir=str(tmp_path / "eval"))))
+        eval=EvalOptions(edits=("clean", "hflip"), extra_edits=("pip_25%",), distractors=2, workers=1,
+                         cache_dir=str(tmp_path / "eval"))))
     summary = run(job)
     assert summary["steps"] == 4 and (tmp_path / "run" / "last.pt").exists()
     loaded, version = build_model(ModelSpec("visual_cnn", checkpoint=str(tmp_path / "run" / "model.pt")))
     assert version == summary["model_version"] and loaded.config.channels == (4, 8, 8, 16)
     results = summary["heldout"]
-    assert set(results["edits"]) == {"clean", "hflip"} and set(results["mean"]) == {"visual_cnn", "visual_tiny"}
+    assert set(results["edits"]) == {"clean", "hflip", "pip_25%"}
+    assert set(results["mean"]) == set(results["mean_extra"]) == {"visual_cnn", "visual_tiny"}
     assert results["edits"]["hflip"]["visual_cnn"] == results["edits"]["clean"]["visual_cnn"] == 1.0
+    assert results["mean"]["visual_cnn"] == 1.0  # the extra edit stays out of the mean
+    assert results["mean_extra"] == results["edits"]["pip_25%"]
     assert results["database_frames"] == 4
     again = run(replace(job, train=replace(job.train, loop=replace(job.train.loop, max_steps=6), evaluate=False)))
     assert again["resumed_from"] == 4 and again["steps"] == 6

@@ -14,12 +14,12 @@ from avm.bench.edits import (
                              sample_edits,
 )
 from avm.bench.generate import BUILDER_VERSION, build_benchmark, summary
-from avm.bench.plan import BenchPlan, Borrow, CatalogVideo, QueryPlan, plan_benchmark
+from avm.bench.plan import BenchPlan, Borrow, CatalogVideo, ChannelLogo, QueryPlan, SharedClip, plan_benchmark
 from avm.bench.preset import Preset
 from avm.bench.sources import NotEnoughMedia, Sources, discover_sources
 
-__all__ = ["BUILDER_VERSION", "DEMO", "EDITS", "HARD_EDITS", "BenchPlan", "Borrow", "Canvas", "CatalogVideo", "Clip",
-           "Edit", "EditContext", "EditKind", "Encoding", "Excerpt", "NotEnoughMedia", "Preset", "QueryPlan",
-           "Scene", "Shot", "Sound", "Sources", "Visual", "apply_edits", "build_benchmark", "build_demo",
-           "discover_sources", "edited_segment", "make_edit", "plan_benchmark", "plan_demo", "sample_edits",
-           "summary"]
+__all__ = ["BUILDER_VERSION", "DEMO", "EDITS", "HARD_EDITS", "BenchPlan", "Borrow", "Canvas", "CatalogVideo",
+           "ChannelLogo", "Clip", "Edit", "EditContext", "EditKind", "Encoding", "Excerpt", "NotEnoughMedia", "Preset",
+           "QueryPlan", "Scene", "SharedClip", "Shot", "Sound", "Sources", "Visual", "apply_edits", "build_benchmark",
+           "build_demo", "discover_sources", "edited_segment", "make_edit", "plan_benchmark", "plan_demo",
+           "sample_edits", "summary"]

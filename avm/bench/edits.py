@@ -1,6 +1,7 @@
 """Pirate edits: named transforms applied to a borrowed segment before it is spliced into a query.
 
-An :class:`EditKind` knows how to sample its parameters from a seeded ``random.Random`` and how to apply
+An :class:`EditKind` knows how to sample its parameters from a seeded ``random.Random`` (numeric ones within
+named ranges: its defaults in ``ranges``, which a preset may override per kind and parameter) and how to apply
 them as ffmpeg-python filters to the video and/or audio stream of the segment; some also ask for a lossy
 generation of the segment (overrides of an :class:`~avm.bench.compose.Encoding`), change its tempo, replace
 a whole stream, or need other media (a *cover*: picture and sound that is not in the catalog; a *voice*:
@@ -14,7 +15,7 @@ from __future__ import annotations
 import math
 import random
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +35,8 @@ from avm.bench.compose import (
 )
 
 Params = Mapping[str, Any]
+Range = tuple[float, float]
+Ranges = Mapping[str, Range]  # parameter name -> inclusive (low, high) it is drawn from
 AUDIO, VIDEO = "audio", "video"
 BOTH = frozenset({AUDIO, VIDEO})
 EVIDENCE = {AUDIO: "audio", VIDEO: "visual"}  # stream -> evidence label when only that stream is left
@@ -85,11 +88,13 @@ class EditKind:
     content then survives only in the other stream). ``lossy``: Encoding field overrides of a lossy
     generation. ``tempo``: the playback-speed factor it applies. ``needs``: other media it uses ("cover",
     "voice"). ``hard``: known to defeat simple fingerprints. ``excludes``: kinds it is never combined with.
-    ``min_seconds``: the shortest segment it is applied to.
+    ``min_seconds``: the shortest segment it is applied to. ``ranges``: the default inclusive ``(low, high)``
+    range of each numeric parameter ``sample`` draws (magnitudes where the sign is drawn apart, e.g. speed's
+    ``change``; whole numbers for integer parameters), overridable per preset (see :func:`ranges_of`).
     """
 
     name: str
-    sample: Callable[[random.Random], dict[str, Any]]
+    sample: Callable[[random.Random, Ranges], dict[str, Any]]
     streams: frozenset[str]
     video: VideoFilter | None = None
     audio: AudioFilter | None = None
@@ -100,6 +105,7 @@ class EditKind:
     hard: bool = False
     excludes: tuple[str, ...] = ()
     min_seconds: int = 0
+    ranges: Mapping[str, Range] = field(default_factory=dict)
 
 
 def _even(value: float) -> int:
@@ -118,13 +124,18 @@ def _mix(audio: Stream, other: Stream, snr_db: float, ctx: EditContext) -> Strea
                          normalize=0)
 
 
+def _randint(rng: random.Random, span: Range, step: int = 1) -> int:
+    """A whole number of ``span`` (inclusive) on a grid of ``step`` from its low end."""
+    return rng.randrange(int(span[0]), int(span[1]) + 1, step)
+
+
 # --- speed (both streams): faster or slower by 3-10 %, pitch follows (tape-style resampling) ---------------
 
 SPEED_RANGE = (0.03, 0.10)
 
 
-def _sample_speed(rng: random.Random) -> dict[str, Any]:
-    return {"factor": round(1 + _sign(rng) * rng.uniform(*SPEED_RANGE), 6)}
+def _sample_speed(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"factor": round(1 + _sign(rng) * rng.uniform(*r["change"]), 6)}
 
 
 def _speed_video(video: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -168,8 +179,8 @@ def _cover(ctx: EditContext) -> AV:
 
 # --- crop: cut 5-25 % off the width and height (anywhere), then scale back up to the canvas ----------------
 
-def _sample_crop(rng: random.Random) -> dict[str, Any]:
-    return {"frac": round(rng.uniform(0.05, 0.25), 3), "x": round(rng.random(), 2), "y": round(rng.random(), 2)}
+def _sample_crop(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"frac": round(rng.uniform(*r["frac"]), 3), "x": round(rng.random(), 2), "y": round(rng.random(), 2)}
 
 
 def _crop(video: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -186,8 +197,8 @@ def _hflip(video: Stream, p: Params, ctx: EditContext) -> Stream:
 
 # --- letterbox / pillarbox: squeeze the picture and add black bars (top+bottom / left+right) ---------------
 
-def _sample_bars(rng: random.Random) -> dict[str, Any]:
-    return {"bars": round(rng.uniform(0.10, 0.25), 3)}  # fraction of the height (width) taken by both bars
+def _sample_bars(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"bars": round(rng.uniform(*r["bars"]), 3)}  # fraction of the height (width) taken by both bars
 
 
 def _letterbox(video: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -206,9 +217,9 @@ def _pillarbox(video: Stream, p: Params, ctx: EditContext) -> Stream:
 
 # --- colour: gamma, saturation and contrast -----------------------------------------------------------------
 
-def _sample_color(rng: random.Random) -> dict[str, Any]:
-    return {"contrast": round(rng.uniform(0.8, 1.25), 2), "gamma": round(rng.uniform(0.7, 1.4), 2),
-            "saturation": round(rng.uniform(0.5, 1.6), 2)}
+def _sample_color(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"contrast": round(rng.uniform(*r["contrast"]), 2), "gamma": round(rng.uniform(*r["gamma"]), 2),
+            "saturation": round(rng.uniform(*r["saturation"]), 2)}
 
 
 def _color(video: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -217,18 +228,18 @@ def _color(video: Stream, p: Params, ctx: EditContext) -> Stream:
 
 # --- blur: gaussian blur ------------------------------------------------------------------------------------
 
-def _sample_blur(rng: random.Random) -> dict[str, Any]:
-    return {"sigma": round(rng.uniform(0.8, 3.0), 2)}
+def _sample_blur(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"sigma": round(rng.uniform(*r["sigma"]), 2)}
 
 
 def _blur(video: Stream, p: Params, ctx: EditContext) -> Stream:
     return video.filter("gblur", sigma=p["sigma"])
 
 
-# --- pip: the copied picture shrunk (>= 40 % of the frame area) over other footage ---------------------------
+# --- pip: the copied picture shrunk (side 0.64-0.85: >= 40 % of the frame area) over other footage ----------
 
-def _sample_pip(rng: random.Random) -> dict[str, Any]:
-    return {"size": round(rng.uniform(0.64, 0.85), 2), "x": round(rng.random(), 2), "y": round(rng.random(), 2)}
+def _sample_pip(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"size": round(rng.uniform(*r["size"]), 2), "x": round(rng.random(), 2), "y": round(rng.random(), 2)}
 
 
 def _pip(video: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -243,22 +254,27 @@ def _pip(video: Stream, p: Params, ctx: EditContext) -> Stream:
 CORNERS = {"tl": (0, 0), "tr": (1, 0), "bl": (0, 1), "br": (1, 1)}
 
 
-def _sample_logo(rng: random.Random) -> dict[str, Any]:
-    return {"corner": rng.choice(sorted(CORNERS)), "opacity": round(rng.uniform(0.6, 0.95), 2),
-            "size": round(rng.uniform(0.10, 0.20), 2)}
+def _sample_logo(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"corner": rng.choice(sorted(CORNERS)), "opacity": round(rng.uniform(*r["opacity"]), 2),
+            "size": round(rng.uniform(*r["size"]), 2)}
+
+
+def overlay_logo(video: Stream, still: Stream, corner: str, opacity: float, size: float, canvas: Canvas) -> Stream:
+    """``still`` scaled to ``size`` of the canvas width, ``opacity`` opaque, over ``video`` in ``corner``."""
+    width = _even(canvas.width * size)
+    margin = _even(canvas.width * 0.03)
+    badge = (still.filter("scale", width, -2).filter("setsar", 1).filter("format", "rgba")
+             .filter("colorchannelmixer", aa=opacity))
+    cx, cy = CORNERS[corner]
+    x = f"main_w-overlay_w-{margin}" if cx else str(margin)
+    y = f"main_h-overlay_h-{margin}" if cy else str(margin)
+    return ffmpeg.overlay(video, badge, x=x, y=y, eof_action="repeat", format="auto")
 
 
 def _logo(video: Stream, p: Params, ctx: EditContext) -> Stream:
     if ctx.cover_still is None:
         raise ValueError("logo needs a cover picture")
-    width = _even(ctx.canvas.width * p["size"])
-    margin = _even(ctx.canvas.width * 0.03)
-    badge = (ctx.cover_still().filter("scale", width, -2).filter("setsar", 1).filter("format", "rgba")
-             .filter("colorchannelmixer", aa=p["opacity"]))
-    cx, cy = CORNERS[p["corner"]]
-    x = f"main_w-overlay_w-{margin}" if cx else str(margin)
-    y = f"main_h-overlay_h-{margin}" if cy else str(margin)
-    return ffmpeg.overlay(video, badge, x=x, y=y, eof_action="repeat", format="auto")
+    return overlay_logo(video, ctx.cover_still(), p["corner"], p["opacity"], p["size"], ctx.canvas)
 
 
 # --- text: a caption or scrolling ticker --------------------------------------------------------------------
@@ -267,9 +283,9 @@ MESSAGES = ("FULL MATCH HD", "LIVE NOW", "subscribe for more", "watch free at st
             "EXCLUSIVE CLIP", "best moments 2026")
 
 
-def _sample_text(rng: random.Random) -> dict[str, Any]:
+def _sample_text(rng: random.Random, r: Ranges) -> dict[str, Any]:
     return {"msg": rng.randrange(len(MESSAGES)), "pos": rng.choice(("top", "bottom")),
-            "scroll": rng.randint(0, 1), "size": round(rng.uniform(0.05, 0.10), 3)}
+            "scroll": rng.randint(0, 1), "size": round(rng.uniform(*r["size"]), 3)}
 
 
 def _text(video: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -284,7 +300,7 @@ def _text(video: Stream, p: Params, ctx: EditContext) -> Stream:
 
 # --- fps: frame-rate change (frames dropped, then repeated back to the canvas rate) -------------------------
 
-def _sample_fps(rng: random.Random) -> dict[str, Any]:
+def _sample_fps(rng: random.Random, r: Ranges) -> dict[str, Any]:
     return {"rate": rng.choice((8, 10, 12, 15))}
 
 
@@ -294,8 +310,8 @@ def _fps(video: Stream, p: Params, ctx: EditContext) -> Stream:
 
 # --- pitch: +-1..2 semitones with the tempo kept (rubberband) -----------------------------------------------
 
-def _sample_pitch(rng: random.Random) -> dict[str, Any]:
-    return {"semitones": round(_sign(rng) * rng.uniform(1.0, 2.0), 2)}
+def _sample_pitch(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"semitones": round(_sign(rng) * rng.uniform(*r["semitones"]), 2)}
 
 
 def _pitch(audio: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -308,8 +324,8 @@ def _pitch(audio: Stream, p: Params, ctx: EditContext) -> Stream:
 NOISES = ("music", "white", "pink", "brown")
 
 
-def _sample_noise(rng: random.Random) -> dict[str, Any]:
-    return {"snr_db": round(rng.uniform(0.0, 20.0), 1), "source": rng.choice(NOISES)}
+def _sample_noise(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"snr_db": round(rng.uniform(*r["snr_db"]), 1), "source": rng.choice(NOISES)}
 
 
 def _noise(audio: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -324,8 +340,8 @@ def _noise(audio: Stream, p: Params, ctx: EditContext) -> Stream:
 
 # --- speech_over: someone talking over the copied audio (SNR 0-12 dB: the copy stays at least as loud) -----
 
-def _sample_speech(rng: random.Random) -> dict[str, Any]:
-    return {"snr_db": round(rng.uniform(0.0, 12.0), 1)}
+def _sample_speech(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"snr_db": round(rng.uniform(*r["snr_db"]), 1)}
 
 
 def _speech_over(audio: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -336,8 +352,8 @@ def _speech_over(audio: Stream, p: Params, ctx: EditContext) -> Stream:
 
 # --- bandpass: telephone-like EQ (mono, 250-400 Hz .. 2.8-3.6 kHz) -----------------------------------------
 
-def _sample_bandpass(rng: random.Random) -> dict[str, Any]:
-    return {"high": rng.randrange(2800, 3601, 100), "low": rng.randrange(250, 401, 50)}
+def _sample_bandpass(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"high": _randint(rng, r["high"], 100), "low": _randint(rng, r["low"], 50)}
 
 
 def _bandpass(audio: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -348,8 +364,8 @@ def _bandpass(audio: Stream, p: Params, ctx: EditContext) -> Stream:
 
 # --- reverb: a room made of three decaying echoes -----------------------------------------------------------
 
-def _sample_reverb(rng: random.Random) -> dict[str, Any]:
-    return {"decay": round(rng.uniform(0.3, 0.6), 2), "delay_ms": rng.randint(30, 90)}
+def _sample_reverb(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"decay": round(rng.uniform(*r["decay"]), 2), "delay_ms": _randint(rng, r["delay_ms"])}
 
 
 def _reverb(audio: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -360,8 +376,8 @@ def _reverb(audio: Stream, p: Params, ctx: EditContext) -> Stream:
 
 # --- volume: +-3..10 dB -------------------------------------------------------------------------------------
 
-def _sample_volume(rng: random.Random) -> dict[str, Any]:
-    return {"db": _sign(rng) * rng.randint(3, 10)}
+def _sample_volume(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"db": _sign(rng) * _randint(rng, r["db"])}
 
 
 def _volume(audio: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -370,7 +386,7 @@ def _volume(audio: Stream, p: Params, ctx: EditContext) -> Stream:
 
 # --- aencode: a low-bitrate audio generation (AAC, MP3 or Opus at 32-64 kb/s) -------------------------------
 
-def _sample_aencode(rng: random.Random) -> dict[str, Any]:
+def _sample_aencode(rng: random.Random, r: Ranges) -> dict[str, Any]:
     return {"codec": rng.choice(("aac", "mp3", "opus")), "kbps": rng.choice((32, 40, 48, 56, 64))}
 
 
@@ -380,8 +396,8 @@ def _aencode(p: Params) -> dict[str, Any]:
 
 # --- reencode: low resolution and a high crf -----------------------------------------------------------------
 
-def _sample_reencode(rng: random.Random) -> dict[str, Any]:
-    return {"crf": rng.randint(30, 36), "width": rng.choice((256, 320, 384))}
+def _sample_reencode(rng: random.Random, r: Ranges) -> dict[str, Any]:
+    return {"crf": _randint(rng, r["crf"]), "width": rng.choice((256, 320, 384))}
 
 
 def _reencode_scale(video: Stream, p: Params, ctx: EditContext) -> Stream:
@@ -392,7 +408,7 @@ def _reencode(p: Params) -> dict[str, Any]:
     return {"crf": p["crf"]}
 
 
-def _none(rng: random.Random) -> dict[str, Any]:
+def _none(rng: random.Random, r: Ranges) -> dict[str, Any]:
     return {}
 
 
@@ -402,27 +418,29 @@ _A, _V = frozenset({AUDIO}), frozenset({VIDEO})
 # rate, then sound (mixes before levels, so that SNRs refer to the copied audio), and the lossy generation.
 EDITS: dict[str, EditKind] = {kind.name: kind for kind in (
     EditKind("speed", _sample_speed, BOTH, video=_speed_video, audio=_speed_audio, tempo=lambda p: p["factor"],
-             hard=True, min_seconds=12),
+             hard=True, min_seconds=12, ranges={"change": SPEED_RANGE}),
     EditKind("new_video", _none, _V, video=_new_video, replaces=VIDEO, needs=("cover",), hard=True),
     EditKind("new_audio", _none, _A, audio=_new_audio, replaces=AUDIO, needs=("cover",), hard=True),
-    EditKind("crop", _sample_crop, _V, video=_crop),
+    EditKind("crop", _sample_crop, _V, video=_crop, ranges={"frac": (0.05, 0.25)}),
     EditKind("hflip", _none, _V, video=_hflip, hard=True),
-    EditKind("letterbox", _sample_bars, _V, video=_letterbox, excludes=("pillarbox",)),
-    EditKind("pillarbox", _sample_bars, _V, video=_pillarbox, excludes=("letterbox",)),
-    EditKind("color", _sample_color, _V, video=_color),
-    EditKind("blur", _sample_blur, _V, video=_blur),
-    EditKind("pip", _sample_pip, _V, video=_pip, needs=("cover",), hard=True),
-    EditKind("logo", _sample_logo, _V, video=_logo, needs=("cover",)),
-    EditKind("text", _sample_text, _V, video=_text),
+    EditKind("letterbox", _sample_bars, _V, video=_letterbox, excludes=("pillarbox",), ranges={"bars": (0.10, 0.25)}),
+    EditKind("pillarbox", _sample_bars, _V, video=_pillarbox, excludes=("letterbox",), ranges={"bars": (0.10, 0.25)}),
+    EditKind("color", _sample_color, _V, video=_color,
+             ranges={"contrast": (0.8, 1.25), "gamma": (0.7, 1.4), "saturation": (0.5, 1.6)}),
+    EditKind("blur", _sample_blur, _V, video=_blur, ranges={"sigma": (0.8, 3.0)}),
+    EditKind("pip", _sample_pip, _V, video=_pip, needs=("cover",), hard=True, ranges={"size": (0.64, 0.85)}),
+    EditKind("logo", _sample_logo, _V, video=_logo, needs=("cover",),
+             ranges={"opacity": (0.6, 0.95), "size": (0.10, 0.20)}),
+    EditKind("text", _sample_text, _V, video=_text, ranges={"size": (0.05, 0.10)}),
     EditKind("fps", _sample_fps, _V, video=_fps),
-    EditKind("pitch", _sample_pitch, _A, audio=_pitch, hard=True),
-    EditKind("noise", _sample_noise, _A, audio=_noise, needs=("cover",)),
-    EditKind("speech_over", _sample_speech, _A, audio=_speech_over, needs=("voice",)),
-    EditKind("bandpass", _sample_bandpass, _A, audio=_bandpass),
-    EditKind("reverb", _sample_reverb, _A, audio=_reverb),
-    EditKind("volume", _sample_volume, _A, audio=_volume),
+    EditKind("pitch", _sample_pitch, _A, audio=_pitch, hard=True, ranges={"semitones": (1.0, 2.0)}),
+    EditKind("noise", _sample_noise, _A, audio=_noise, needs=("cover",), ranges={"snr_db": (0.0, 20.0)}),
+    EditKind("speech_over", _sample_speech, _A, audio=_speech_over, needs=("voice",), ranges={"snr_db": (0.0, 12.0)}),
+    EditKind("bandpass", _sample_bandpass, _A, audio=_bandpass, ranges={"high": (2800, 3600), "low": (250, 400)}),
+    EditKind("reverb", _sample_reverb, _A, audio=_reverb, ranges={"decay": (0.3, 0.6), "delay_ms": (30, 90)}),
+    EditKind("volume", _sample_volume, _A, audio=_volume, ranges={"db": (3, 10)}),
     EditKind("aencode", _sample_aencode, _A, lossy=_aencode),
-    EditKind("reencode", _sample_reencode, _V, video=_reencode_scale, lossy=_reencode),
+    EditKind("reencode", _sample_reencode, _V, video=_reencode_scale, lossy=_reencode, ranges={"crf": (30, 36)}),
 )}
 
 HARD_EDITS = tuple(name for name, kind in EDITS.items() if kind.hard)
@@ -436,9 +454,34 @@ def compatible(a: str, b: str) -> bool:
     return not ((ka.replaces and kb.streams == {ka.replaces}) or (kb.replaces and ka.streams == {kb.replaces}))
 
 
-def make_edit(name: str, rng: random.Random) -> Edit:
-    """Sample the parameters of the edit kind ``name``."""
-    return Edit(name, tuple(sorted(EDITS[name].sample(rng).items())))
+RangeOverrides = Mapping[str, Mapping[str, Sequence[float]]]  # kind -> parameter -> [low, high]
+
+
+def ranges_of(name: str, overrides: Mapping[str, Sequence[float]] | None = None) -> dict[str, Range]:
+    """The parameter ranges of edit kind ``name``: its defaults with ``overrides`` (parameter -> [low, high])."""
+    kind = EDITS[name]
+    ranges = dict(kind.ranges)
+    for param, span in (overrides or {}).items():
+        if param not in kind.ranges:
+            raise ValueError(f"edit {name!r} has no parameter range {param!r}; it has {sorted(kind.ranges) or 'none'}")
+        low, high = (float(v) for v in span)  # raises when not two numbers
+        if not low <= high:
+            raise ValueError(f"edit range {name}.{param} must be [low, high] with low <= high, got {list(span)}")
+        ranges[param] = (low, high)
+    return ranges
+
+
+def check_ranges(overrides: RangeOverrides) -> dict[str, dict[str, Range]]:
+    """Every kind's ranges with ``overrides`` (kind -> parameter -> [low, high]) applied; errors name bad keys."""
+    unknown = sorted(set(overrides) - set(EDITS))
+    if unknown:
+        raise ValueError(f"edit ranges for unknown edit kinds {unknown}; kinds: {list(EDITS)}")
+    return {name: ranges_of(name, overrides.get(name)) for name in EDITS}
+
+
+def make_edit(name: str, rng: random.Random, ranges: Mapping[str, Sequence[float]] | None = None) -> Edit:
+    """Sample the parameters of the edit kind ``name`` (within its default ranges, or ``ranges`` overriding them)."""
+    return Edit(name, tuple(sorted(EDITS[name].sample(rng, ranges_of(name, ranges)).items())))
 
 
 def in_order(edits: Sequence[Edit]) -> tuple[Edit, ...]:
@@ -447,15 +490,18 @@ def in_order(edits: Sequence[Edit]) -> tuple[Edit, ...]:
     return tuple(sorted(edits, key=lambda e: order.index(e.name)))
 
 
-def sample_edits(rng: random.Random, min_edits: int = 1, max_edits: int = 3,
-                 names: Sequence[str] | None = None) -> tuple[Edit, ...]:
-    """Draw ``min_edits..max_edits`` compatible edits (from ``names``, default all), in application order."""
+def sample_edits(rng: random.Random, min_edits: int = 1, max_edits: int = 3, names: Sequence[str] | None = None,
+                 ranges: RangeOverrides | None = None) -> tuple[Edit, ...]:
+    """Draw ``min_edits..max_edits`` compatible edits (from ``names``, default all), in application order.
+
+    ``ranges``: parameter ranges overriding the kinds' defaults (kind -> parameter -> [low, high]).
+    """
     pool = list(names or EDITS)
     count, chosen = rng.randint(min_edits, max_edits), []
     for name in rng.sample(pool, len(pool)):
         if len(chosen) < count and all(compatible(name, c) for c in chosen):
             chosen.append(name)
-    return in_order([make_edit(name, rng) for name in chosen])
+    return in_order([make_edit(name, rng, (ranges or {}).get(name)) for name in chosen])
 
 
 def evidence_of(edits: Sequence[Edit]) -> str:

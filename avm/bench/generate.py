@@ -3,7 +3,8 @@
 Output folder: ``refs/*.mp4`` (the catalog: references and distractors), ``queries/*.mp4``, ``refs.csv`` and
 ``queries.csv`` (``uri,video_id`` manifests), ``ground_truth.csv`` (hackathon format), ``edits.csv`` (the
 ground truth plus the edits and the evidence of every segment), ``catalog_meta.csv`` and ``queries_meta.csv``
-(``video_id,kind``), and ``build.json``, written last: a later call with the same seed, preset, media and
+(``video_id,kind,shared``: ``shared`` names the shared catalog content a video carries, e.g. ``intro+logo``, or
+is empty), and ``build.json``, written last: a later call with the same seed, preset, media and
 builder version finds it and skips the work.
 """
 
@@ -18,9 +19,33 @@ from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
 
-from avm.bench.compose import AV, Canvas, Encoding, concat, cut, encode, excerpt_audio, scene_av, still_video
-from avm.bench.edits import HARD_EDITS, EditContext, edited_segment
-from avm.bench.plan import BenchPlan, Borrow, CatalogVideo, QueryPlan, plan_benchmark
+from avm.bench.compose import (
+    AV,
+    Canvas,
+    Encoding,
+    Stream,
+    concat,
+    cut,
+    encode,
+    excerpt_audio,
+    materialise,
+    normalise,
+    scene_av,
+    still_video,
+)
+from avm.bench.edits import HARD_EDITS, EditContext, apply_edits, edited_segment, encoding_of, overlay_logo
+from avm.bench.plan import (
+    INTRO,
+    LOGO,
+    OUTRO,
+    BenchPlan,
+    Borrow,
+    CatalogVideo,
+    ChannelLogo,
+    QueryPlan,
+    SharedClip,
+    plan_benchmark,
+)
 from avm.bench.preset import Preset
 from avm.schema import HACKATHON_GT_COLUMNS
 
@@ -28,7 +53,7 @@ BUILDER_VERSION = "bench-1"
 MARKER = "build.json"
 EDITS_COLUMNS = ("ID_piracy", "segment", "ID_license", "segment.1", "edits", "evidence")
 MANIFEST_COLUMNS = ("uri", "video_id")
-META_COLUMNS = ("video_id", "kind")
+META_COLUMNS = ("video_id", "kind", "shared")
 
 REF_ENCODING = Encoding(crf=23, preset="veryfast", audio_bitrate="128k")
 QUERY_ENCODING = Encoding(crf=26, preset="veryfast", audio_bitrate="96k")
@@ -36,9 +61,22 @@ QUERY_ENCODING = Encoding(crf=26, preset="veryfast", audio_bitrate="96k")
 
 # --- render ------------------------------------------------------------------------------------------------
 
+def with_logo(video: Stream, logo: ChannelLogo | None, canvas: Canvas) -> Stream:
+    """``video`` with the channel ``logo`` over all of it (unchanged when None)."""
+    if logo is None:
+        return video
+    return overlay_logo(video, still_video(logo.visual, logo.at), logo.corner, logo.opacity, logo.size, canvas)
+
+
+def catalog_av(video: CatalogVideo, canvas: Canvas) -> AV:
+    """The streams of one catalog video: its intro, body and outro joined, under its logo."""
+    picture, sound = concat([scene_av(scene, canvas) for scene in video.scenes])
+    return with_logo(picture, video.logo, canvas), sound
+
+
 def render_catalog_video(video: CatalogVideo, path: Path, canvas: Canvas) -> Path:
     """Encode one catalog video."""
-    return encode(*scene_av(video.scene, canvas), path, canvas, REF_ENCODING, video.duration)
+    return encode(*catalog_av(video, canvas), path, canvas, REF_ENCODING, video.duration)
 
 
 def edit_context(borrow: Borrow, ref_path: Path, canvas: Canvas) -> EditContext:
@@ -60,11 +98,33 @@ def borrowed_piece(borrow: Borrow, refs_dir: Path, work_path: Path, canvas: Canv
                           edit_context(borrow, ref_path, canvas))
 
 
+def shared_piece(clip: SharedClip, work_path: Path, canvas: Canvas) -> AV:
+    """The streams of shared content spliced into a query, with its light edits (a lossy one via ``work_path``)."""
+    video, audio = scene_av(clip.scene, canvas)
+    if not clip.edits:
+        return video, audio
+    ctx = EditContext(canvas, clip.length, signal=lambda: scene_av(clip.scene, canvas)[1])
+    video, audio = apply_edits(video, audio, clip.edits, ctx)
+    encoding = encoding_of(clip.edits)
+    if encoding is not None:
+        video, audio = materialise(video, audio, work_path, canvas, encoding, clip.length)
+    return normalise(video, audio, canvas, clip.length)
+
+
 def render_query(query: QueryPlan, refs_dir: Path, path: Path, work_dir: Path, canvas: Canvas) -> Path:
-    """Encode one query: its filler scenes and edited borrowed segments, joined in order."""
-    pieces = [borrowed_piece(p, refs_dir, work_dir / f"{query.query_id}_{i}.mkv", canvas) if isinstance(p, Borrow)
-              else scene_av(p, canvas) for i, p in enumerate(query.pieces)]
-    return encode(*concat(pieces), path, canvas, QUERY_ENCODING, query.duration)
+    """Encode one query: its filler scenes, edited borrowed segments and shared clips joined in order, under
+    its logo if it has one."""
+    pieces = []
+    for i, piece in enumerate(query.pieces):
+        work_path = work_dir / f"{query.query_id}_{i}.mkv"
+        if isinstance(piece, Borrow):
+            pieces.append(borrowed_piece(piece, refs_dir, work_path, canvas))
+        elif isinstance(piece, SharedClip):
+            pieces.append(shared_piece(piece, work_path, canvas))
+        else:
+            pieces.append(scene_av(piece, canvas))
+    video, audio = concat(pieces)
+    return encode(with_logo(video, query.logo, canvas), audio, path, canvas, QUERY_ENCODING, query.duration)
 
 
 # --- tables ------------------------------------------------------------------------------------------------
@@ -90,6 +150,9 @@ def summary(plan: BenchPlan) -> dict[str, Any]:
         "borrowed_hours": round(sum(b.duration for _, _, b in segments) / 3600, 3),
         "evidence": {e: sum(b.evidence == e for _, _, b in segments) for e in ("both", "audio", "visual")},
         "edit_counts": plan.edit_counts(),
+        "n_negative_shared": sum(bool(q.shared) and not q.borrows() for q in plan.queries),
+        "catalog_shared": {part: sum(part in v.shared.split("+") for v in plan.catalog)
+                           for part in (INTRO, OUTRO, LOGO)},
     }
 
 
@@ -102,9 +165,9 @@ def _write_tables(plan: BenchPlan, out_dir: Path, ref_paths: Sequence[Path],
         "queries_manifest": write_csv(out_dir / "queries.csv", MANIFEST_COLUMNS,
                                       [(str(p), p.stem) for p in query_paths]),
         "catalog_meta": write_csv(out_dir / "catalog_meta.csv", META_COLUMNS,
-                                  [(v.video_id, v.kind) for v in plan.catalog]),
+                                  [(v.video_id, v.kind, v.shared) for v in plan.catalog]),
         "queries_meta": write_csv(out_dir / "queries_meta.csv", META_COLUMNS,
-                                  [(q.query_id, q.kind) for q in plan.queries]),
+                                  [(q.query_id, q.kind, q.shared) for q in plan.queries]),
     }
 
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from avm.bench.compose import Canvas
 
@@ -16,13 +16,26 @@ class Preset:
     Catalog: ``n_refs`` references (copied by queries) and ``n_distractors`` videos never copied, each
     ``catalog_seconds`` long, cut into shots of ``shot_seconds`` from ``visuals_per_video`` visual sources of its
     own, over one excerpt of music or (a ``speech_share`` of the videos) speech of its own.
+    Shared content (what every series, news or sports catalog has; all off by default): an intro of
+    ``intro_seconds`` opens an ``intro_share`` of the catalog videos (references and distractors alike), an
+    outro of ``outro_seconds`` closes an ``outro_share`` of them (both add to ``catalog_seconds``, the body),
+    and a channel logo (a small semi-transparent still in one fixed corner) lies over the whole of a
+    ``logo_share`` of them. Intro, outro and logo are made of sources no other catalog video and no query
+    uses; no borrowed segment overlaps an intro or outro, so the ground truth never holds shared content.
     Queries: ``n_pirated`` carry ``borrows_per_query`` segments of ``borrow_seconds`` (log-uniform) from
     ``refs_per_query`` references between fillers of ``filler_seconds``; ``n_negative`` are
-    ``negative_seconds`` of filler only. Fillers and the media edits lay over come from sources kept out of the
-    catalog: at least ``filler_share`` of the visuals and of the music and speech files.
-    Edits: each segment gets ``edits_per_segment`` compatible edits of ``edit_kinds`` (None: all); every kind
-    is dealt at least ``min_per_kind`` times when the slots allow; the other slots are hard edits with
-    probability ``hard_share``.
+    ``negative_seconds`` of filler only, and ``n_negative_shared`` more are fillers that carry the shared
+    content (the intro and/or outro spliced in, some lightly edited, or the channel logo over them), with no
+    ground truth either. Fillers and the media edits lay over come from sources kept out of the catalog: at
+    least ``filler_share`` of the visuals and of the music and speech files.
+    Edits: each segment gets ``edits_per_segment`` compatible edits of ``edit_kinds`` (None: all). First every
+    hand of ``combos`` (lists of compatible kinds, e.g. ``[new_audio, crop, hflip]``) is dealt whole to
+    ``min_per_combo`` segments of its own; then every kind is dealt at least ``min_per_kind`` times when the
+    slots allow; the other slots are hard edits with probability ``hard_share``. ``edit_ranges`` overrides
+    the ranges edit parameters are drawn from, per kind and parameter (e.g. ``{speed: {change: [0.12,
+    0.25]}}``; the defaults and parameter names are each kind's ``ranges`` in ``avm.bench.edits.EDITS``; on the
+    command line a kind the preset does not list yet takes a leading ``+``:
+    ``+bench.edit_ranges.speed.change=[0.2,0.3]``).
     """
 
     name: str = "small"
@@ -44,6 +57,15 @@ class Preset:
     min_per_kind: int = 1
     hard_share: float = 0.3
     filler_share: float = 0.3
+    edit_ranges: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    combos: list[list[str]] = field(default_factory=list)
+    min_per_combo: int = 1
+    intro_seconds: int = 0
+    intro_share: float = 0.0
+    outro_seconds: int = 0
+    outro_share: float = 0.0
+    logo_share: float = 0.0
+    n_negative_shared: int = 0
     width: int = 640
     height: int = 360
     fps: int = 25

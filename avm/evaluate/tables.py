@@ -14,8 +14,10 @@ Definitions (the benchmark's ``edits.csv`` gives every ground-truth row its ``ed
   those copies are found and bounded: a fragmented detection costs F1 and IoU, a wrong reference offset
   costs IoU. ``recall`` is the share of the group's rows with at least one assigned prediction.
   Unassigned predictions count in no group (not even ``all``); they are reported once (``fp_unassigned``,
-  and ``fp_negative_queries`` for those on queries that ``queries_meta`` marks ``negative``), and the
-  overall metrics of ``metrics.evaluate`` on everything include them.
+  ``fp_negative_queries`` for those on queries that ``queries_meta`` marks ``negative``, and
+  ``fp_shared_negative_queries`` for those on the negative queries among them that carry content shared
+  across the catalog, such as an intro or a channel logo: a non-empty ``shared`` column), and the overall
+  metrics of ``metrics.evaluate`` on everything include them.
 """
 
 from __future__ import annotations
@@ -129,8 +131,10 @@ def breakdown(pred: Sequence[Segment], gt: Sequence[Segment], edits_df: pd.DataF
 
 def false_positive_counts(pred: Sequence[Segment], gt: Sequence[Segment],
                           queries_meta: pd.DataFrame | None = None) -> dict[str, int]:
-    """``fp_unassigned``; with ``queries_meta`` (``video_id, kind``) also ``negative_queries``,
-    ``fp_negative_queries`` (unassigned predictions on them) and ``negative_queries_flagged``."""
+    """``fp_unassigned``; with ``queries_meta`` (``video_id, kind[, shared]``) also ``negative_queries``,
+    ``fp_negative_queries`` (unassigned predictions on them) and ``negative_queries_flagged``; and when it has
+    a ``shared`` column, ``shared_negative_queries`` (negative queries whose ``shared`` is not empty) and
+    ``fp_shared_negative_queries`` (unassigned predictions on those)."""
     pred_frame = pairs_frame(pred)
     unassigned = _assign(pred_frame, pairs_frame(gt)) == UNASSIGNED
     counts = {"fp_unassigned": int(unassigned.sum())}
@@ -140,6 +144,11 @@ def false_positive_counts(pred: Sequence[Segment], gt: Sequence[Segment],
         on_negative = unassigned & pred_frame["query_id"].isin(negative).to_numpy()
         counts |= {"negative_queries": len(negative), "fp_negative_queries": int(on_negative.sum()),
                    "negative_queries_flagged": int(pred_frame.loc[on_negative, "query_id"].nunique())}
+        if "shared" in queries_meta.columns:
+            shared = queries_meta["shared"].fillna("").astype(str).str.strip() != ""
+            with_shared = set(queries_meta.loc[(kind == "negative") & shared, "video_id"].map(strip_video_ext))
+            on_shared = unassigned & pred_frame["query_id"].isin(with_shared).to_numpy()
+            counts |= {"shared_negative_queries": len(with_shared), "fp_shared_negative_queries": int(on_shared.sum())}
     return counts
 
 

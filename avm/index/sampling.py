@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -9,28 +11,46 @@ from avm.index.search import knn
 from avm.index.store import FingerprintStore
 from avm.types import Hits, vector_matrix
 
+# (video ids, interval starts, interval ends) → which of those intervals to leave out of a null distribution
+IntervalFilter = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
-def impostor_similarities(store: FingerprintStore, modality: str, samples: int, k: int = 32,
-                          seed: int = 0) -> np.ndarray:
+
+def _sample_rows(store: FingerprintStore, modality: str, samples: int, seed: int,
+                 columns: list[str]) -> dict[str, np.ndarray] | None:
+    """Up to ``samples`` stored intervals drawn at random (seeded), as numpy columns (vectors as a matrix)."""
+    table = store.fingerprints(modality)
+    rows = 0 if table is None else table.count_rows()
+    if rows == 0:
+        return None
+    picks = np.random.default_rng(seed).choice(rows, size=min(samples, rows), replace=False)
+    sample = table.to_lance().take(np.sort(picks), columns=columns)
+    return {c: vector_matrix(sample[c]) if c == "vector" else sample[c].to_numpy(zero_copy_only=False)
+            for c in columns}
+
+
+def impostor_similarities(store: FingerprintStore, modality: str, samples: int, k: int = 32, seed: int = 0,
+                          ignore: IntervalFilter | None = None) -> np.ndarray:
     """Best similarity of randomly sampled stored intervals to any interval of *another* video.
 
     This is the null distribution of hit similarities for unrelated content (up to the rare true copies
     inside the catalog), used to calibrate the matcher's hit threshold for whatever model is in use.
+    Intervals that ``ignore`` marks (content known to recur across videos) are neither sampled nor counted as
+    hits.
     """
-    table = store.fingerprints(modality)
-    rows = 0 if table is None else table.count_rows()
-    if rows == 0:
+    sample = _sample_rows(store, modality, samples, seed, ["video_id", "t_start", "t_end", "vector"])
+    if sample is None:
         return np.zeros(0, np.float32)
-    picks = np.random.default_rng(seed).choice(rows, size=min(samples, rows), replace=False)
-    sample = table.to_lance().take(np.sort(picks), columns=["video_id", "vector"])
-    vectors = vector_matrix(sample["vector"])
-    owners = np.asarray(sample["video_id"].to_pylist(), dtype=object)
-    best = _best_foreign(knn(store, modality, vectors, k), owners)
-    # intervals whose k nearest all lie in their own video (long still or repeated scenes) are searched again
-    # deeper, then alone with their video filtered out, so the sample is not biased towards varied content
+    if ignore is not None:
+        keep = ~ignore(sample["video_id"], sample["t_start"], sample["t_end"])
+        sample = {c: v[keep] for c, v in sample.items()}
+    vectors, owners = sample["vector"], np.asarray(sample["video_id"], dtype=object)
+    best = _best_foreign(knn(store, modality, vectors, k), owners, ignore)
+    # intervals whose k nearest all lie in their own video (long still or repeated scenes) or in ignored content
+    # are searched again deeper, then alone with their video filtered out, so the sample is not biased towards
+    # varied content
     missing = np.setdiff1d(np.arange(len(vectors)), best.index.to_numpy())
     if len(missing):
-        deeper = _best_foreign(knn(store, modality, vectors[missing], 8 * k), owners[missing])
+        deeper = _best_foreign(knn(store, modality, vectors[missing], 8 * k), owners[missing], ignore)
         best = pd.concat([best, pd.Series(deeper.to_numpy(), index=missing[deeper.index.to_numpy()])])
     for i in np.setdiff1d(np.arange(len(vectors)), best.index.to_numpy()):
         again = knn(store, modality, vectors[i:i + 1], 1, exclude_video_id=str(owners[i]))
@@ -39,8 +59,10 @@ def impostor_similarities(store: FingerprintStore, modality: str, samples: int, 
     return best.to_numpy(np.float32)
 
 
-def _best_foreign(hits: Hits, owners: np.ndarray) -> pd.Series:
-    """Per query row, the best similarity to an interval of a video other than its owner's (rows without one
-    are absent)."""
+def _best_foreign(hits: Hits, owners: np.ndarray, ignore: IntervalFilter | None = None) -> pd.Series:
+    """Per query row, the best similarity to an interval of a video other than its owner's and not ignored (rows
+    without one are absent)."""
     foreign = hits.select(hits.video_id != owners[hits.query_index])
+    if ignore is not None and len(foreign):
+        foreign = foreign.select(~ignore(foreign.video_id, foreign.t_start, foreign.t_end))
     return pd.Series(foreign.similarity).groupby(foreign.query_index).max()

@@ -15,8 +15,9 @@ from avm.match.options import (
 )
 from avm.match.query import match_query, reference_lookup, stored_fingerprints
 from avm.match.refine import line_track, refine_segment
+from avm.match.shared import SharedContent
 
 __all__ = ["AlignOptions", "Calibration", "CalibrationOptions", "FuseOptions", "MatchConfig", "MatchOptions",
-           "ReferenceLookup", "RefineOptions", "align_hits", "calibrate", "calibrate_catalog", "decision_threshold",
+           "ReferenceLookup", "RefineOptions", "SharedContent", "align_hits", "calibrate", "calibrate_catalog", "decision_threshold",
            "fuse_modalities", "line_track", "match_query", "match_segments", "reference_lookup", "refine_segment",
            "stored_fingerprints", "suppress_overlaps"]

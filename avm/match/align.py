@@ -1,7 +1,7 @@
 """Temporal alignment: k-NN hits of one query's intervals → segment pairs along straight lines in time.
 
 A copy maps query time ``q`` to reference time ``r = speed · q + offset``: ``speed`` is 1 for a plain copy and
-differs from 1 by up to ``max_speed_change`` when the pirate sped the video up or slowed it down. For each
+lies in ``[min_speed, max_speed]`` when the pirate sped the video up or slowed it down. For each
 reference, every candidate speed on a grid votes its hits into offset bins (``offset_tolerance`` wide); the
 strongest (speed, offset) line wins and its hits are split into runs along the query wherever they pause
 for more than ``max_gap``. Every long and strong enough run becomes a segment pair; the strongest remaining
@@ -45,12 +45,23 @@ def boundary_margin(query_t_start: np.ndarray, query_t_end: np.ndarray, window_o
 
 
 def candidate_speeds(opts: AlignOptions) -> np.ndarray:
-    """The grid of speeds tried, 1.0 first (ties between speeds go to the plainest copy)."""
-    if opts.max_speed_change <= 0 or opts.speed_step <= 0:
+    """The grid of speeds tried: from 1 out to ``min_speed`` and to ``max_speed`` (both included) in even steps
+    of log speed no longer than ``log(1 + speed_step)``, ordered by distance from 1 in log scale, 1.0 first
+    (ties between speeds go to the plainest copy)."""
+    limits = [limit for limit in (max(opts.max_speed, 1.0), min(opts.min_speed, 1.0)) if limit != 1.0]
+    if opts.speed_step <= 0 or not limits:
         return np.ones(1)
-    n = int(np.floor(opts.max_speed_change / opts.speed_step + 1e-9))
-    deltas = np.arange(1, n + 1) * opts.speed_step
-    return np.concatenate([[1.0], np.ravel(np.column_stack([1.0 + deltas, 1.0 - deltas]))])
+    sides = []
+    for limit in limits:
+        n = int(np.ceil(abs(np.log(limit)) / np.log1p(opts.speed_step) - 1e-9))
+        sides.append(np.exp(np.linspace(0.0, np.log(limit), n + 1)[1:]))
+    speeds = np.concatenate([[1.0], *sides])
+    return speeds[np.argsort(np.abs(np.log(speeds)), kind="stable")]
+
+
+def max_speed_deviation(opts: AlignOptions) -> float:
+    """How far from 1 the farthest candidate speed lies (the reach of a line per second of query)."""
+    return float(max(abs(max(opts.max_speed, 1.0) - 1.0), abs(1.0 - min(opts.min_speed, 1.0))))
 
 
 def _strongest_line(q: np.ndarray, r: np.ndarray, sim: np.ndarray, speeds: np.ndarray,

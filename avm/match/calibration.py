@@ -10,11 +10,16 @@ property of the model and the catalog rather than a choice:
   the catalog, give the segments that chance alignments and still or repeated content produce. The
   decision threshold (``align.min_score``) is raised until at most ``false_positives_per_hour`` of those
   segments per query-hour pass (:func:`decision_threshold`).
+
+Content that recurs across catalog videos (intros, outros, logos: :mod:`avm.match.shared`) is found first and
+left out of both, so that it cannot pass for chance likeness and lift the thresholds out of reach; the spans
+found travel with the calibration, and matching drops hits landing in them.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 import logging
@@ -26,10 +31,13 @@ from avm.index import FingerprintStore, impostor_similarities, knn, read_calibra
 from avm.match.matcher import match_segments
 from avm.match.options import AlignOptions, CalibrationOptions, MatchOptions, RefineOptions
 from avm.match.query import reference_lookup
+from avm.match.shared import SharedContent, shared_content
 
 log = logging.getLogger(__name__)
 
-CALIBRATION_VERSION = 2
+CALIBRATION_VERSION = 3
+# a calibrated threshold at or above this leaves a modality (almost) no room to match: said loudly
+NO_ROOM_SIMILARITY = 0.99
 
 
 def calibrate(opts: dict[str, MatchOptions], impostors: dict[str, np.ndarray]) -> dict[str, MatchOptions]:
@@ -81,6 +89,7 @@ class Calibration:
     null_segments: dict[str, int] = dataclasses.field(default_factory=dict)  # found by the null queries
     null_passing: dict[str, int] = dataclasses.field(default_factory=dict)  # of those, at or above min_score
     impostor_samples: dict[str, int] = dataclasses.field(default_factory=dict)
+    shared: SharedContent = dataclasses.field(default_factory=SharedContent)  # left out of calibration and matching
 
     def false_positive_rate(self, modality: str) -> str:
         """The estimated false-positive rate at the decision threshold, in words."""
@@ -92,11 +101,29 @@ class Calibration:
         return f"≈ {passing / self.null_hours:.2g} per query-hour"
 
     def lines(self) -> list[str]:
-        """One summary line per modality."""
-        return [f"{m}: hits ≥ {o.align.min_similarity:.3f} ({self.impostor_samples.get(m, 0)} impostor samples), "
-                f"decision score ≥ {o.align.min_score:.3f}: {self.null_passing.get(m, 0)} of "
-                f"{self.null_segments.get(m, 0)} segments of {self.null_hours:.2f} h of reversed catalog pass; "
-                f"false positives {self.false_positive_rate(m)}" for m, o in self.options.items()]
+        """One summary line per modality, its shared content, and a warning for each modality left no room."""
+        out = []
+        for m, o in self.options.items():
+            out.append(f"{m}: hits ≥ {o.align.min_similarity:.3f} ({self.impostor_samples.get(m, 0)} impostor "
+                       f"samples), decision score ≥ {o.align.min_score:.3f}: {self.null_passing.get(m, 0)} of "
+                       f"{self.null_segments.get(m, 0)} segments of {self.null_hours:.2f} h of reversed catalog pass; "
+                       f"false positives {self.false_positive_rate(m)}")
+            if m in self.shared.spans:
+                most = o.calibration.shared_min_videos
+                out.append(f"{m}: content shared by catalog videos: {self.shared.seconds(m) / 60:.1f} min in "
+                           f"{self.shared.videos(m)} videos (left out of calibration), of which "
+                           f"{self.shared.seconds(m, most) / 60:.1f} min held by {most} or more videos (never "
+                           "matched)")
+        return out + self.warnings()
+
+    def warnings(self) -> list[str]:
+        """A line for every modality whose calibrated thresholds leave it (almost) no room to match."""
+        return [f"WARNING {m}: calibrated {what} {value:.3f} ≥ {NO_ROOM_SIMILARITY}: this modality can hardly match "
+                "anything on this catalog (content shared by many catalog videos that was not recognised as such, "
+                "or a model that does not tell this catalog's videos apart); see README, 'Shared content'"
+                for m, o in self.options.items()
+                for what, value in (("hit similarity", o.align.min_similarity), ("decision score", o.align.min_score))
+                if value >= NO_ROOM_SIMILARITY]
 
     def to_json(self) -> str:
         return json.dumps({"version": CALIBRATION_VERSION, **dataclasses.asdict(self)})
@@ -108,6 +135,7 @@ class Calibration:
         data["options"] = {m: MatchOptions(AlignOptions(**o["align"]), RefineOptions(**o["refine"]),
                                            CalibrationOptions(**o["calibration"]))
                            for m, o in data["options"].items()}
+        data["shared"] = SharedContent.from_dict(data.get("shared", {}))
         return cls(**data)
 
 
@@ -130,11 +158,13 @@ def _null_videos(store: FingerprintStore, hours: float, seed: int = 0) -> list[t
     return picked
 
 
-def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], k: int,
-                        hours: float) -> tuple[dict[str, np.ndarray], float]:
+def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], k: int, hours: float,
+                        shared: SharedContent | None = None) -> tuple[dict[str, np.ndarray], float]:
     """Scores of the segments found per modality when sampled catalog videos, played backwards, are matched
-    as queries against the rest of the catalog; and the hours of media used."""
+    as queries against the rest of the catalog (hits on ``shared`` content dropped, as in a scan); and the
+    hours of media used."""
     references = reference_lookup(store)
+    shared = shared or SharedContent()
     scores: dict[str, list[float]] = {m: [] for m in opts}
     videos = _null_videos(store, hours)
     for video_id, _ in videos:
@@ -143,7 +173,7 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
             if prints is None:
                 continue
             backwards = prints.reversed()
-            hits = knn(store, m, backwards.vectors, k, exclude_video_id=video_id)
+            hits = shared.drop_hits(m, knn(store, m, backwards.vectors, k, exclude_video_id=video_id))
             found = match_segments(video_id, {m: backwards}, {m: hits}, {m: o}, references=references)
             scores[m] += [s.score for s in found]
     return {m: np.asarray(v) for m, v in scores.items()}, sum(d for _, d in videos) / 3600
@@ -169,14 +199,22 @@ def calibrate_catalog(store: FingerprintStore, opts: dict[str, MatchOptions], k:
         log.info("match thresholds: reused the calibration of this catalog state (%s)", key[:12])
         return result
     impostors = {m: impostor_similarities(store, m, o.calibration.samples) for m, o in opts.items()}
+    shared = shared_content(store, {m: o.calibration for m, o in opts.items()}, k, reference_lookup(store))
+    for m, spans in shared.spans.items():
+        if spans:  # measured again without the shared content
+            ignore = functools.partial(shared.covers, m)
+            impostors[m] = impostor_similarities(store, m, opts[m].calibration.samples, ignore=ignore)
     calibrated = calibrate(opts, impostors)
     hours = max((o.calibration.null_hours for o in opts.values()), default=0.0)
-    null_scores, null_hours = null_segment_scores(store, calibrated, k, hours) if hours > 0 else ({}, 0.0)
+    null_scores, null_hours = null_segment_scores(store, calibrated, k, hours, shared) if hours > 0 else ({}, 0.0)
     calibrated = with_decision_thresholds(calibrated, null_scores, null_hours)
     passing = {m: int((null_scores.get(m, np.zeros(0)) >= o.align.min_score).sum()) for m, o in calibrated.items()}
     result = Calibration(calibrated, null_hours, {m: len(s) for m, s in null_scores.items()}, passing,
-                         {m: len(v) for m, v in impostors.items()})
+                         {m: len(v) for m, v in impostors.items()}, shared)
     write_calibration(store, key, result.to_json())
     for line in result.lines():
-        log.info("calibrated %s", line)
+        if line.startswith("WARNING"):
+            log.warning("%s", line)
+        else:
+            log.info("calibrated %s", line)
     return result

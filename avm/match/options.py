@@ -16,8 +16,11 @@ class AlignOptions:
 
     min_similarity: float = 0.5  # hits below this similarity are ignored (a floor under the calibrated threshold)
     offset_tolerance: float = 1.0  # seconds: hits within this of a line are consistent with it
-    max_speed_change: float = 0.1  # lines with speed (reference s per query s) in [1 − this, 1 + this]
-    speed_step: float = 0.005  # grid step of candidate speeds
+    # lines with speed (reference s per query s) in [min_speed, max_speed]: a copy played up to 25 % slower
+    # or 33 % faster (1 / 0.75); 1 for both: plain copies only
+    min_speed: float = 0.75
+    max_speed: float = 1.33
+    speed_step: float = 0.005  # relative grid step of candidate speeds (each is the last one × (1 ± this))
     max_gap: float = 4.0  # seconds without a consistent hit that end a segment
     min_duration: float = 4.0  # shortest segment reported (query side, seconds)
     min_hits: int = 3  # fewest consistent hits in a reported segment
@@ -66,6 +69,16 @@ class CalibrationOptions:
     # (`null_hours` of them), give at most `false_positives_per_hour` segments per query-hour
     null_hours: float = 10.0
     false_positives_per_hour: float = 0.1
+    # content that recurs across catalog videos (intros, outros, logos; avm.match.shared) is found by searching
+    # intervals `shared_query_every` seconds apart among the other videos, and left out of calibration; a line is
+    # shared when its similarity stays at or above `shared_similarity` a window away on either side of a hit (the
+    # same content encoded twice scores 0.95-1; chance lines between unrelated videos stay under 0.8 on `standard`)
+    shared_content: bool = True
+    shared_query_every: float = 1.0
+    shared_similarity: float = 0.9
+    # hits on content that at least this many catalog videos hold are dropped when matching; content in only
+    # two may be a copy inside the catalog, which a catalog scan must still report (calibration leaves out both)
+    shared_min_videos: int = 3
 
 
 @dataclass

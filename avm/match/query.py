@@ -7,6 +7,7 @@ import functools
 from avm.index import FingerprintStore, knn
 from avm.match.matcher import ReferenceLookup, match_segments
 from avm.match.options import FuseOptions, MatchOptions
+from avm.match.shared import SharedContent
 from avm.types import Fingerprints, Segment
 
 REFERENCE_CACHE_SIZE = 256  # (modality, reference) fingerprint sets a lookup keeps between queries
@@ -25,11 +26,15 @@ def reference_lookup(store: FingerprintStore, size: int = REFERENCE_CACHE_SIZE) 
 
 def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Fingerprints], k: int,
                 opts: dict[str, MatchOptions], references: ReferenceLookup | None = None,
-                fuse: FuseOptions | None = None) -> list[Segment]:
+                fuse: FuseOptions | None = None, shared: SharedContent | None = None) -> list[Segment]:
     """Search every interval of one query in each modality's table, align and refine the hits, fuse the modalities.
 
-    A catalog video with the query's own id is excluded (a video never matches itself). ``references`` (by
-    default a lookup for this query alone) gives the references' stored fingerprints for refinement.
+    A catalog video with the query's own id is excluded (a video never matches itself), and so are hits on
+    content ``shared`` by ``calibration.shared_min_videos`` or more catalog videos. ``references`` (by default a lookup for this query alone)
+    gives the references' stored fingerprints for refinement.
     """
-    hits = {m: knn(store, m, fp.vectors, k, exclude_video_id=query_id) for m, fp in prints.items() if len(fp.vectors)}
+    shared = shared or SharedContent()
+    hits = {m: shared.drop_hits(m, knn(store, m, fp.vectors, k, exclude_video_id=query_id),
+                                opts[m].calibration.shared_min_videos)
+            for m, fp in prints.items() if len(fp.vectors)}
     return match_segments(query_id, prints, hits, opts, references=references or reference_lookup(store), fuse=fuse)

@@ -21,7 +21,7 @@ import dataclasses
 
 import numpy as np
 
-from avm.match.align import candidate_speeds, segment_on_line
+from avm.match.align import candidate_speeds, max_speed_deviation, segment_on_line
 from avm.match.options import MatchOptions
 from avm.types import Fingerprints, Segment
 
@@ -81,7 +81,7 @@ def fit_line(seg: Segment, query: Fingerprints, reference: Fingerprints, opts: M
     r_t = reference.t_start.astype(np.float64)
     anchor = seg.speed * middle + seg.offset  # reference time of the middle on the aligner's line
     # the reference intervals any tried line can reach from these query intervals
-    reach = opts.align.max_speed_change * half + abs(seg.speed - 1.0) * half + opts.align.offset_tolerance + 1.0
+    reach = max_speed_deviation(opts.align) * half + abs(seg.speed - 1.0) * half + opts.align.offset_tolerance + 1.0
     cols = np.flatnonzero((r_t >= anchor - half - reach) & (r_t <= anchor + half + reach))
     if len(cols) < 2:
         return seg.speed, seg.offset
@@ -104,7 +104,7 @@ def fit_line(seg: Segment, query: Fingerprints, reference: Fingerprints, opts: M
     return speed, float(anchor + shift_grid[best] - speed * middle)
 
 
-def _stretches(on: np.ndarray, t_start: np.ndarray, max_gap: float) -> list[tuple[int, int]]:
+def stretches(on: np.ndarray, t_start: np.ndarray, max_gap: float) -> list[tuple[int, int]]:
     """``(first, last)`` indices of the runs of ``on`` intervals, holes shorter than ``max_gap`` closed."""
     idx = np.flatnonzero(on)
     if len(idx) == 0:
@@ -149,7 +149,7 @@ def _covering_stretch(track: np.ndarray, t_start: np.ndarray, t_end: np.ndarray,
     """First and last interval of the track's stretches above ``track_similarity`` that overlap ``seg``,
     trimmed to intervals at or above ``edge_similarity`` (and the ``edge_fraction`` level); None when there
     is none."""
-    covering = [(a, b) for a, b in _stretches(track >= opts.refine.track_similarity, t_start, opts.align.max_gap)
+    covering = [(a, b) for a, b in stretches(track >= opts.refine.track_similarity, t_start, opts.align.max_gap)
                 if t_start[a] <= seg.query_end and t_end[b] >= seg.query_start]
     if not covering:
         return None

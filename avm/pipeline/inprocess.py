@@ -36,7 +36,7 @@ def match_file(cfg: MatchFileConfig, uri: str) -> list[Segment]:
     (printed,) = run_stages(printing, [MediaRow(uri, default_video_id(uri))])
     _raise_failure(printed)
     calibration = calibrate_catalog(FingerprintStore(cfg.index), cfg.match.per_modality(modalities), cfg.search.k)
-    query = QueryStage(cfg.index, calibration.options, cfg.match.fuse, cfg.search.k, modalities)
+    query = QueryStage(cfg.index, calibration, cfg.match.fuse, cfg.search.k, modalities)
     (result,) = run_stages([query], [printed])
     _raise_failure(result)
     return result.segments

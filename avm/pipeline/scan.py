@@ -67,7 +67,7 @@ def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None) -> ScanResult
         if queries is not None:
             dataset = map_stage(dataset, DecodeStage(cfg.media, cfg.model.modalities, cfg.ray.decode))
             dataset = map_stage(dataset, FingerprintStage(cfg.model, cfg.model.query_steps(), cfg.ray.embed))
-        query = QueryStage(cfg.index, calibration.options, cfg.match.fuse, cfg.search.k, modalities, cfg.ray.query)
+        query = QueryStage(cfg.index, calibration, cfg.match.fuse, cfg.search.k, modalities, cfg.ray.query)
         for result in iter_rows(map_stage(dataset, query)):
             if result.error:
                 failed.append((result.video_id, result.error))

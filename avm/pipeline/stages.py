@@ -9,7 +9,7 @@ import numpy as np
 
 from avm.fingerprint import Fingerprinter, FingerprintOptions
 from avm.index import FingerprintStore, IndexOptions
-from avm.match import FuseOptions, MatchOptions, ReferenceLookup, match_query, reference_lookup, stored_fingerprints
+from avm.match import Calibration, FuseOptions, ReferenceLookup, match_query, reference_lookup, stored_fingerprints
 from avm.media import DecodeOptions, MediaError, content_hash, decode
 from avm.pipeline.rows import CatalogRow, DecodedRow, FingerprintedRow, MediaRow, QueryResult
 from avm.pipeline.stage import Stage, StageResources
@@ -101,10 +101,10 @@ class QueryStage(Stage[FingerprintedRow | CatalogRow, QueryResult]):
     name = "query"
     default_resources = StageResources(cpus=0.0, actors=1, batch_size=8)  # one actor holding the store connection
 
-    def __init__(self, index: IndexOptions, match: dict[str, MatchOptions], fuse: FuseOptions, k: int,
+    def __init__(self, index: IndexOptions, calibration: Calibration, fuse: FuseOptions, k: int,
                  modalities: tuple[str, ...], resources: StageResources | None = None) -> None:
         super().__init__(resources)
-        self.index, self.match, self.fuse, self.k, self.modalities = index, match, fuse, k, modalities
+        self.index, self.calibration, self.fuse, self.k, self.modalities = index, calibration, fuse, k, modalities
         self.store: FingerprintStore | None = None
         self.references: ReferenceLookup | None = None
 
@@ -127,8 +127,8 @@ class QueryStage(Stage[FingerprintedRow | CatalogRow, QueryResult]):
         out = QueryResult(row.video_id, duration=0.0 if catalog else row.duration)
         try:
             prints = self._stored_prints(row.video_id) if catalog else row.prints
-            out.segments = match_query(self.store, row.video_id, prints, self.k, self.match, self.references,
-                                       self.fuse)
+            out.segments = match_query(self.store, row.video_id, prints, self.k, self.calibration.options,
+                                       self.references, self.fuse, self.calibration.shared)
         except Exception as exc:  # every failure becomes the row's error
             out.fail(f"{row.video_id}: search failed: {type(exc).__name__}: {exc}", exc)
             log.warning("%s", out.error)

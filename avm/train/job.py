@@ -94,9 +94,12 @@ def run(cfg: TrainConfig) -> dict[str, Any]:
 
 
 def format_results(results: dict[str, Any]) -> str:
-    """A plain-text table of a trainer's held-out results: a row per edit, a column per key of ``results["mean"]``."""
+    """A plain-text table of a trainer's held-out results: a row per edit, a column per key of ``results["mean"]``;
+    the mean of the extra edits (``mean_extra``), when there are any, is the last row."""
     keys = list(results["mean"])
     rows = {**results["edits"], "mean": results["mean"]}
+    if "mean_extra" in results:
+        rows["mean of extra edits"] = results["mean_extra"]
     first, width = max(16, *(len(n) + 2 for n in rows)), max(10, *(len(k) + 2 for k in keys))
     lines = [f"{'edit':<{first}}" + "".join(f"{k:>{width}}" for k in keys)]
     for name, row in rows.items():

@@ -8,8 +8,8 @@ query segments through the real fingerprint code path). :data:`AUDIO_TRAINER` ti
 from avm.train.audio.augment import AugmentOptions
 from avm.train.audio.data import Corpus, DataOptions, Track, load_corpus
 from avm.train.audio.pairs import PairBatches, PairSampler, ViewGeometry
-from avm.train.audio.retrieval import EDITS, EvalOptions, evaluate_retrieval
+from avm.train.audio.retrieval import EDITS, HARD_EDITS, EvalOptions, evaluate_retrieval
 from avm.train.audio.trainer import AUDIO_TRAINER, AudioTrainer
 
-__all__ = ["AUDIO_TRAINER", "EDITS", "AudioTrainer", "AugmentOptions", "Corpus", "DataOptions", "EvalOptions",
+__all__ = ["AUDIO_TRAINER", "EDITS", "HARD_EDITS", "AudioTrainer", "AugmentOptions", "Corpus", "DataOptions", "EvalOptions",
            "PairBatches", "PairSampler", "Track", "ViewGeometry", "evaluate_retrieval", "load_corpus"]

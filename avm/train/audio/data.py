@@ -4,8 +4,10 @@ Every file is decoded once to mono float32 at the model's rate and cached as a f
 when training, so the page cache, not the process, holds the corpus). Edits that need a real codec or a
 good pitch shifter are made once per track with ffmpeg (:mod:`avm.media.transform`) and cached beside it:
 one lossy codec round trip (mp3, opus or aac at 32-64 kb/s, delay compensated) and one pitch shift with tempo
-kept (rubberband, ±1-2 semitones). Their parameters are drawn from a hash of the track and the seed, so the
-cache is stable across runs. Everything else is augmented on the fly in torch (:mod:`avm.train.audio.augment`).
+kept (rubberband, by ``semitones``: ±1-2 by default). Their parameters are drawn from a hash of the track and the
+seed, so the cache is stable across runs; a variant's cache file is named by its parameters (e.g.
+``<track>.pitch+1.37.npy``), so variants made under other settings are never read in their place. Everything
+else is augmented on the fly in torch (:mod:`avm.train.audio.augment`).
 """
 
 from __future__ import annotations
@@ -46,7 +48,9 @@ class DataOptions:
     variants: tuple[str, ...] = ("codec", "pitch")  # offline variant families made for every training track
     codecs: tuple[str, ...] = ("mp3", "opus", "aac")
     bitrate_kbps: tuple[int, int] = (32, 64)
-    semitones: tuple[float, float] = (1.0, 2.0)  # |pitch shift| range; the sign is drawn too
+    # |pitch shift| range of the "pitch" variants (rubberband, tempo kept); the sign is drawn too. Each track's
+    # shift is low + u·(high - low) for a fixed hash u of the track, and names its cache file (another range: new files)
+    semitones: tuple[float, float] = (1.0, 2.0)
     workers: int = 2  # parallel ffmpeg processes
     seed: int = 0
 

@@ -9,8 +9,8 @@ low-resolution re-encode) → retrieval (held-out frames edited by the benchmark
 from avm.train.visual.augment import AugmentOptions
 from avm.train.visual.data import Corpus, DataOptions, Picture, load_corpus
 from avm.train.visual.pairs import PairBatches, PairSampler
-from avm.train.visual.retrieval import EDITS, EvalOptions, evaluate_retrieval
+from avm.train.visual.retrieval import EDITS, HARD_EDITS, EvalOptions, evaluate_retrieval
 from avm.train.visual.trainer import VISUAL_TRAINER, VisualTrainer
 
-__all__ = ["EDITS", "VISUAL_TRAINER", "AugmentOptions", "Corpus", "DataOptions", "EvalOptions", "PairBatches",
+__all__ = ["EDITS", "HARD_EDITS", "VISUAL_TRAINER", "AugmentOptions", "Corpus", "DataOptions", "EvalOptions", "PairBatches",
            "PairSampler", "Picture", "VisualTrainer", "evaluate_retrieval", "load_corpus"]

@@ -1,11 +1,11 @@
 """Held-out evaluation of visual models: top-1 retrieval of edited frames among clean frames and distractors.
 
 Every held-out picture becomes a 1 s clip on the benchmark's canvas, once clean (the database entry) and
-once per edit of :data:`EDITS` (the queries), made by the benchmark's own ffmpeg edits
-(:func:`avm.bench.stills.edited_clip`: fixed mid-to-hard parameters, H.264 encoded) and decoded by
-avm.media exactly as at inference (2 fps, fitted into 128 px, black bars removed); the middle frame is kept.
-The database also holds clean clips of ``distractors`` training pictures. A query is correct when its
-nearest database frame (cosine of the per-frame embeddings, computed by
+once per edit of :data:`EDITS` (the queries; the harder :data:`HARD_EDITS` only when named in ``extra_edits``),
+made by the benchmark's own ffmpeg edits (:func:`avm.bench.stills.edited_clip`: fixed mid-to-hard parameters,
+H.264 encoded) and decoded by avm.media exactly as at inference (2 fps, fitted into 128 px, black bars
+removed); the middle frame is kept. The database also holds clean clips of ``distractors`` training pictures.
+A query is correct when its nearest database frame (cosine of the per-frame embeddings, computed by
 :meth:`avm.fingerprint.Fingerprinter.visual_context`) is the clean frame of its own picture. Picture-in-
 picture and logos take their cover from training pictures outside the database.
 
@@ -56,6 +56,13 @@ EDITS: dict[str, tuple[Edit, ...]] = {
     "combo": (_edit("crop", frac=0.15, x=0.5, y=0.5), _edit("hflip"),
               _edit("text", msg=3, pos="top", scroll=1, size=0.08), _edit("reencode", crf=34, width=320)),
 }
+# hard pirate edits, beyond EDITS (scored only when named in ``edits`` or ``extra_edits``): picture-in-picture at 25 %
+# of the area, and a crop of 25 % of each side + mirror + blur + a 256 px re-encode stacked
+HARD_EDITS: dict[str, tuple[Edit, ...]] = {
+    "pip_25%": (_edit("pip", size=0.5, x=0.7, y=0.3),),
+    "stack_crop25%_hflip_blur2_256px": (_edit("crop", frac=0.25, x=0.2, y=0.6), _edit("hflip"),
+                                        _edit("blur", sigma=2.0), _edit("reencode", crf=34, width=256)),
+}
 
 log = logging.getLogger(__name__)
 
@@ -65,6 +72,9 @@ class EvalOptions:
     """Size of the held-out evaluation (``train.eval`` of train=visual)."""
 
     edits: tuple[str, ...] | None = None  # None = every edit of EDITS
+    # scored after ``edits`` but left out of their mean (``mean_extra`` instead), so that ``mean`` stays comparable
+    # with earlier runs: e.g. the hard edits of HARD_EDITS
+    extra_edits: tuple[str, ...] = ()
     distractors: int = 400  # clean training pictures added to the database
     baselines: tuple[str, ...] = ("visual_tiny",)  # untrained architectures scored on the same frames
     workers: int = 2  # parallel ffmpeg processes
@@ -135,24 +145,30 @@ def evaluate_retrieval(model: ModelSpec, corpus: Corpus, opts: EvalOptions, devi
     distractors = [corpus.train[i] for i in order[:opts.distractors]]
     covers = [corpus.train[i] for i in order[opts.distractors:]] or [corpus.train[order[-1]]]
     cache = resolve_path(opts.cache_dir)
-    names = list(opts.edits or EDITS)
-    unknown = set(names) - set(EDITS)
+    known = {**EDITS, **HARD_EDITS}
+    names = list(dict.fromkeys(opts.edits or EDITS))
+    extra = [n for n in dict.fromkeys(opts.extra_edits) if n not in names]
+    unknown = set(names + extra) - set(known)
     if unknown:
-        raise ValueError(f"unknown held-out edits {sorted(unknown)}; known: {list(EDITS)}")
+        raise ValueError(f"unknown held-out edits {sorted(unknown)}; known: {list(known)}")
     database = _frames([(p, (), None) for p in corpus.heldout + distractors], cache, opts.workers)
-    queries = {name: _frames([(p, EDITS[name], covers[i % len(covers)]) for i, p in enumerate(corpus.heldout)],
-                             cache, opts.workers) for name in names}
+    queries = {name: _frames([(p, known[name], covers[i % len(covers)]) for i, p in enumerate(corpus.heldout)],
+                             cache, opts.workers) for name in names + extra}
     specs = {model.architecture: model, **{b: ModelSpec(b) for b in opts.baselines if b != model.architecture}}
-    results: dict[str, dict[str, float]] = {name: {} for name in names}
+    results: dict[str, dict[str, float]] = {name: {} for name in names + extra}
     versions = {}
     for label, spec in specs.items():
         fp = _fingerprinter(spec, device)
         versions[label] = fp.versions["visual"]
         db = embed_frames(fp, database)
-        for name in names:
+        for name in names + extra:
             sims = embed_frames(fp, queries[name]) @ db.T
             results[name][label] = float(np.mean(np.argmax(sims, axis=1) == np.arange(len(corpus.heldout))))
     mean = {label: float(np.mean([results[n][label] for n in names])) for label in specs}
-    log.info("held-out: %d pictures, %d distractors, %d edits", len(corpus.heldout), len(distractors), len(names))
-    return {"edits": results, "mean": mean, "models": versions, "heldout_pictures": len(corpus.heldout),
+    summary = {"edits": results, "mean": mean}
+    if extra:
+        summary["mean_extra"] = {label: float(np.mean([results[n][label] for n in extra])) for label in specs}
+    log.info("held-out: %d pictures, %d distractors, %d edits (+%d extra)", len(corpus.heldout), len(distractors),
+             len(names), len(extra))
+    return {**summary, "models": versions, "heldout_pictures": len(corpus.heldout),
             "database_frames": len(database), "distractors": len(distractors)}
