@@ -54,6 +54,8 @@ def impostor_similarities(store: FingerprintStore, modality: str, samples: int, 
         best = pd.concat([best, pd.Series(deeper.to_numpy(), index=missing[deeper.index.to_numpy()])])
     for i in np.setdiff1d(np.arange(len(vectors)), best.index.to_numpy()):
         again = knn(store, modality, vectors[i:i + 1], 1, exclude_video_id=str(owners[i]))
+        if ignore is not None and len(again):
+            again = again.select(~ignore(again.video_id, again.t_start, again.t_end))
         if len(again):
             best.loc[i] = float(again.similarity[0])
     return best.to_numpy(np.float32)

@@ -48,6 +48,9 @@ def candidate_speeds(opts: AlignOptions) -> np.ndarray:
     """The grid of speeds tried: from 1 out to ``min_speed`` and to ``max_speed`` (both included) in even steps
     of log speed no longer than ``log(1 + speed_step)``, ordered by distance from 1 in log scale, 1.0 first
     (ties between speeds go to the plainest copy)."""
+    if not 0 < opts.min_speed <= opts.max_speed < float("inf"):
+        raise ValueError(f"match.align speeds must satisfy 0 < min_speed <= max_speed (got {opts.min_speed}, "
+                         f"{opts.max_speed})")
     limits = [limit for limit in (max(opts.max_speed, 1.0), min(opts.min_speed, 1.0)) if limit != 1.0]
     if opts.speed_step <= 0 or not limits:
         return np.ones(1)

@@ -161,8 +161,8 @@ def _null_videos(store: FingerprintStore, hours: float, seed: int = 0) -> list[t
 def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], k: int, hours: float,
                         shared: SharedContent | None = None) -> tuple[dict[str, np.ndarray], float]:
     """Scores of the segments found per modality when sampled catalog videos, played backwards, are matched
-    as queries against the rest of the catalog (hits on ``shared`` content dropped, as in a scan); and the
-    hours of media used."""
+    as queries against the rest of the catalog (hits on any ``shared`` content dropped: calibration measures
+    unrelated content only); and the hours of media used."""
     references = reference_lookup(store)
     shared = shared or SharedContent()
     scores: dict[str, list[float]] = {m: [] for m in opts}
@@ -198,12 +198,10 @@ def calibrate_catalog(store: FingerprintStore, opts: dict[str, MatchOptions], k:
         result = Calibration.from_json(cached)
         log.info("match thresholds: reused the calibration of this catalog state (%s)", key[:12])
         return result
-    impostors = {m: impostor_similarities(store, m, o.calibration.samples) for m, o in opts.items()}
     shared = shared_content(store, {m: o.calibration for m, o in opts.items()}, k, reference_lookup(store))
-    for m, spans in shared.spans.items():
-        if spans:  # measured again without the shared content
-            ignore = functools.partial(shared.covers, m)
-            impostors[m] = impostor_similarities(store, m, opts[m].calibration.samples, ignore=ignore)
+    impostors = {m: impostor_similarities(store, m, o.calibration.samples,
+                                          ignore=functools.partial(shared.covers, m) if shared.spans.get(m) else None)
+                 for m, o in opts.items()}
     calibrated = calibrate(opts, impostors)
     hours = max((o.calibration.null_hours for o in opts.values()), default=0.0)
     null_scores, null_hours = null_segment_scores(store, calibrated, k, hours, shared) if hours > 0 else ({}, 0.0)

@@ -20,7 +20,7 @@ class AlignOptions:
     # or 33 % faster (1 / 0.75); 1 for both: plain copies only
     min_speed: float = 0.75
     max_speed: float = 1.33
-    speed_step: float = 0.005  # relative grid step of candidate speeds (each is the last one × (1 ± this))
+    speed_step: float = 0.005  # candidate speeds lie evenly in log speed, no further apart than a factor 1 + this
     max_gap: float = 4.0  # seconds without a consistent hit that end a segment
     min_duration: float = 4.0  # shortest segment reported (query side, seconds)
     min_hits: int = 3  # fewest consistent hits in a reported segment

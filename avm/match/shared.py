@@ -5,15 +5,17 @@ the similarities it gives between *different* catalog videos are not the chance 
 measure. It is found by matching the catalog against itself: intervals of each video, ``query_every`` seconds
 apart, are searched among the other videos, and a hit is shared content when the similarity stays up along the
 hit's line (speed 1) on the next two intervals a window or more away from it, on either side (so content
-of two windows, 2 s of sound or 4 s of picture, is enough). Chance likeness of unrelated
+of a window, a step and a window is enough: 2.5 s of sound, 5 s of picture; at a video's start or end, where
+one neighbour counts, a little less). Chance likeness of unrelated
 content does not last: along a chance line, intervals a window away are no more alike than the best match an
 interval finds anywhere in the catalog. "Up" is a fixed level, ``shared_similarity``, that only the same content
 reaches: a level taken from the catalog's own similarities would move with the very content it must find (an
 intro that fills a quarter of every video moves any quantile). Each confirmed line is followed along both videos
 while its similarity stays at that level, and the stretch it covers is shared in both.
 
-The spans found are left out of calibration (its impostor samples and null queries), and hits landing in them
-are dropped when a query is matched, so shared content never makes a segment pair.
+The spans found are left out of calibration (its impostor samples and null queries), and hits landing in
+content that ``shared_min_videos`` or more catalog videos hold are dropped when a query is matched, so such
+content never makes a segment pair (content in exactly two may be a copy inside the catalog and is matched).
 """
 
 from __future__ import annotations
