@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import sys
 from pathlib import Path
 
 import ffmpeg
@@ -11,6 +15,7 @@ import ray
 from hydra import compose, initialize_config_dir
 
 from avm.config import CONFIG_DIR, to_options
+from avm.index import FingerprintStore, IndexOptions
 from avm.manifest import read_inputs
 from avm.match import SharedContent
 from avm.match.calibration import Calibration
@@ -96,7 +101,7 @@ def scans(series, tmp_path_factory):
     ray.init(num_cpus=2, include_dashboard=False)
     try:
         ingest(_config("ingest", IngestConfig, out, input=str(refs)), read_inputs(str(refs)))
-        results = {}
+        results = {"store": out / "lancedb"}
         for name, enabled in (("with", "true"), ("without", "false")):
             cfg = _config("scan", ScanConfig, out, queries=str(queries), output_dir=str(out / name),
                           **{"match.calibration.shared_content": enabled})
@@ -133,3 +138,44 @@ def test_shared_content_makes_no_pair_and_leaves_the_thresholds_room(scans):
     unguarded = scans["without"]
     lost = set(unguarded.matches.to_pandas().query_id) & {"fan_video"} or unguarded.calibration.warnings()
     assert lost
+
+
+# One calibration of the store in argv[1] with its own settings (so that none is cached yet), printed as JSON.
+CALIBRATE = """
+import logging, sys
+logging.basicConfig(level=logging.INFO)
+from avm.index import FingerprintStore, IndexOptions
+from avm.match import MatchConfig, calibrate_catalog
+config = MatchConfig()
+config.calibration.shared_query_every = 1.5
+print(calibrate_catalog(FingerprintStore(IndexOptions(uri=sys.argv[1])), config.per_modality(["audio", "visual"]),
+                        10).to_json())
+"""
+
+
+def _calibrate(store: Path, **popen) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-c", CALIBRATE, str(store)], stdout=subprocess.PIPE, text=True,
+                            start_new_session=True, **popen)
+
+
+def _calibration_rows(store: Path) -> list[str]:
+    return FingerprintStore(IndexOptions(uri=str(store))).db.open_table("calibration").to_arrow()["key"].to_pylist()
+
+
+def test_a_calibration_killed_part_way_and_two_at_once_end_as_one_clean_row(scans):
+    store = scans["store"]
+    before = _calibration_rows(store)
+    job = _calibrate(store, stderr=subprocess.PIPE)
+    for line in job.stderr:  # killed once the audio's shared content is found, before anything is written
+        if "shared content (audio)" in line:
+            break
+    os.killpg(job.pid, signal.SIGKILL)
+    assert job.wait(60) == -signal.SIGKILL, "the calibration ended before it could be interrupted"
+    assert _calibration_rows(store) == before  # nothing half-written
+    jobs = [_calibrate(store, stderr=subprocess.DEVNULL) for _ in range(2)]  # two scans of one catalog state calibrating at once
+    outputs = [j.communicate(timeout=600)[0] for j in jobs]
+    assert [j.returncode for j in jobs] == [0, 0]
+    first, second = (Calibration.from_json(o.strip().splitlines()[-1]) for o in outputs)
+    assert first == second and first.shared.spans
+    after = _calibration_rows(store)
+    assert len(after) == len(before) + 1 and len(set(after)) == len(after)  # one row for the new settings

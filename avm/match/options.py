@@ -71,8 +71,9 @@ class CalibrationOptions:
     false_positives_per_hour: float = 0.1
     # content that recurs across catalog videos (intros, outros, logos; avm.match.shared) is found by searching
     # intervals `shared_query_every` seconds apart among the other videos, and left out of calibration; a line is
-    # shared when its similarity stays at or above `shared_similarity` a window away on either side of a hit (the
-    # same content encoded twice scores 0.95-1; chance lines between unrelated videos stay under 0.8 on `standard`)
+    # shared when its similarity stays at or above `shared_similarity` on the next two intervals a window away on
+    # one side of a hit (the same content encoded twice scores 0.95-1; chance lines between unrelated videos stay
+    # under 0.82 on `standard`)
     shared_content: bool = True
     shared_query_every: float = 1.0
     shared_similarity: float = 0.9

@@ -30,8 +30,8 @@ def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Finger
     """Search every interval of one query in each modality's table, align and refine the hits, fuse the modalities.
 
     A catalog video with the query's own id is excluded (a video never matches itself), and so are hits on
-    content ``shared`` by ``calibration.shared_min_videos`` or more catalog videos. ``references`` (by default a lookup for this query alone)
-    gives the references' stored fingerprints for refinement.
+    content ``shared`` by ``calibration.shared_min_videos`` or more catalog videos. ``references`` (by default a
+    lookup for this query alone) gives the references' stored fingerprints for refinement.
     """
     shared = shared or SharedContent()
     hits = {m: shared.drop_hits(m, knn(store, m, fp.vectors, k, exclude_video_id=query_id),
