@@ -1,35 +1,47 @@
 """Every table and file format AVM writes, in one place, with versions.
 
-Fingerprints live in one LanceDB table per modality (``fingerprints_audio``, ``fingerprints_visual``) so that
-each vector space gets its own ANN index; a ``videos`` table records every file an ingest has seen.
+Fingerprints live in one LanceDB table per modality and model version (``fingerprints_audio__<version>``) so
+that each vector space gets its own ANN index and a new model is indexed beside the one in use. A ``videos`` table
+records every file an ingest has seen; ``fingerprint_sets`` says which write batch holds the current fingerprints
+of each (video, modality, model version): rows of any other batch are leftovers that search never returns. The
+``catalog`` table holds the active model versions; ``audit`` records every takedown.
 Scan results are a Parquet dataset of segment pairs.
 """
 
 from __future__ import annotations
 
+import re
+
 import pyarrow as pa
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 MODALITIES = ("audio", "visual")
 
 VIDEO_STATUS_OK = "ok"
 VIDEO_STATUS_FAILED = "failed"
 VIDEO_STATUS_DUPLICATE = "duplicate"
+VIDEO_STATUS_PARTIAL = "partial"  # damaged file: the part that decoded is fingerprinted and searchable
+LIVE_STATUSES = (VIDEO_STATUS_OK, VIDEO_STATUS_PARTIAL)  # videos whose fingerprints are searched
 
 
-def fingerprint_table_name(modality: str) -> str:
-    """Name of the LanceDB table that holds one modality's interval fingerprints."""
+FINGERPRINTS_PREFIX = "fingerprints_"
+
+
+def fingerprint_table_name(modality: str, model_version: str) -> str:
+    """Name of the LanceDB table that holds one modality's interval fingerprints made by one model version."""
     if modality not in MODALITIES:
         raise ValueError(f"unknown modality {modality!r}; expected one of {MODALITIES}")
-    return f"fingerprints_{modality}"
+    return f"{FINGERPRINTS_PREFIX}{modality}__{re.sub(r'[^A-Za-z0-9_]', '_', model_version)}"
 
 
 def fingerprint_schema(dim: int) -> pa.Schema:
-    """Schema of a fingerprints table: one row per interval embedding (L2-normalised, float16)."""
+    """Schema of a fingerprints table: one row per interval embedding (L2-normalised, float16), tagged with the
+    write batch that stored it."""
     return pa.schema(
         [
             pa.field("video_id", pa.string(), nullable=False),
+            pa.field("batch_id", pa.int64(), nullable=False),
             pa.field("modality", pa.string(), nullable=False),
             pa.field("t_start", pa.float32(), nullable=False),
             pa.field("t_end", pa.float32(), nullable=False),
@@ -47,11 +59,54 @@ VIDEOS_SCHEMA = pa.schema(
         pa.field("duration", pa.float64()),
         pa.field("streams", pa.string()),  # JSON: [{"type": "audio", "codec": ..., ...}, ...]
         pa.field("content_hash", pa.string()),
-        pa.field("status", pa.string(), nullable=False),  # ok | failed | duplicate
+        pa.field("file_size", pa.int64()),  # bytes of a local file when ingested (None for remote URIs)
+        pa.field("file_mtime", pa.float64()),  # its modification time (s since the epoch)
+        pa.field("status", pa.string(), nullable=False),  # ok | partial | failed | duplicate
         pa.field("error", pa.string()),
         pa.field("ingested_at", pa.timestamp("us", tz="UTC"), nullable=False),
         pa.field("model_versions", pa.string()),  # JSON: {"audio": "...", "visual": "..."}
         pa.field("n_intervals", pa.int64()),
+    ],
+    metadata={"avm_schema_version": str(SCHEMA_VERSION)},
+)
+
+# Which write batch holds the current fingerprints of a (video, modality, model version): one row each, keyed by
+# set_key = "<modality>/<model version>/<video id>"; n_intervals may be 0 (the file lacks that stream).
+FINGERPRINT_SETS_SCHEMA = pa.schema(
+    [
+        pa.field("set_key", pa.string(), nullable=False),
+        pa.field("video_id", pa.string(), nullable=False),
+        pa.field("modality", pa.string(), nullable=False),
+        pa.field("model_version", pa.string(), nullable=False),
+        pa.field("batch_id", pa.int64(), nullable=False),
+        pa.field("n_intervals", pa.int64(), nullable=False),
+        pa.field("written_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ],
+    metadata={"avm_schema_version": str(SCHEMA_VERSION)},
+)
+
+# Catalog settings as JSON under a key: "active" (model version per modality and the previous ones), and
+# "index/<table>" (rows when its ANN index was last trained).
+CATALOG_SCHEMA = pa.schema(
+    [
+        pa.field("key", pa.string(), nullable=False),
+        pa.field("value", pa.string(), nullable=False),  # JSON
+        pa.field("updated_at", pa.timestamp("us", tz="UTC"), nullable=False),
+    ],
+    metadata={"avm_schema_version": str(SCHEMA_VERSION)},
+)
+
+# One row per video removed by a takedown: who, when, what, why.
+AUDIT_SCHEMA = pa.schema(
+    [
+        pa.field("at", pa.timestamp("us", tz="UTC"), nullable=False),
+        pa.field("action", pa.string(), nullable=False),  # delete
+        pa.field("video_id", pa.string(), nullable=False),
+        pa.field("uri", pa.string()),
+        pa.field("user", pa.string(), nullable=False),
+        pa.field("host", pa.string(), nullable=False),
+        pa.field("reason", pa.string(), nullable=False),
+        pa.field("details", pa.string()),  # JSON: rows removed per table
     ],
     metadata={"avm_schema_version": str(SCHEMA_VERSION)},
 )

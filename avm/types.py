@@ -44,11 +44,13 @@ class Fingerprints:
         """The same intervals with the vectors in reverse order: the video played backwards."""
         return dataclasses.replace(self, vectors=self.vectors[::-1].copy())
 
-    def to_rows(self, video_id: str) -> pa.Table:
-        """Rows of the fingerprints table (:func:`avm.schema.fingerprint_schema`), vectors as float16."""
+    def to_rows(self, video_id: str, batch_id: int = 0) -> pa.Table:
+        """Rows of the fingerprints table (:func:`avm.schema.fingerprint_schema`), vectors as float16, tagged with
+        the write batch ``batch_id``."""
         n, dim = self.vectors.shape
         return pa.table({
             "video_id": pa.array([video_id] * n, pa.string()),
+            "batch_id": pa.array(np.full(n, batch_id, np.int64)),
             "modality": pa.array([self.modality] * n, pa.string()),
             "t_start": pa.array(self.t_start, pa.float32()),
             "t_end": pa.array(self.t_end, pa.float32()),

@@ -23,7 +23,8 @@ from hydra import compose, initialize_config_dir
 
 from avm.config import CONFIG_DIR, to_options
 from avm.fingerprint import Fingerprinter
-from avm.index import FingerprintStore, IndexOptions, knn
+from avm.index import FingerprintStore, IndexOptions, knn, store_videos
+from avm.index.maintenance import build_vector_index
 from avm.media import DecodeOptions, decode
 from avm.pipeline import ScanConfig
 from jobs.schemas import register_configs
@@ -50,18 +51,19 @@ def main() -> None:
     files = sorted(glob.glob(args.files))[: args.limit]
     with tempfile.TemporaryDirectory() as tmp:
         store = FingerprintStore(IndexOptions(uri=tmp, build_min_rows=0, index_type=args.index_type))
-        queries = []
+        queries, stored = [], {}
         for i, path in enumerate(files):
             media = decode(path, DecodeOptions(), modalities=("audio",))
             prints = fp.fingerprint(media)["audio"]
-            store.add_fingerprints("audio", prints.to_rows(Path(path).stem))
+            stored[Path(path).stem] = {"audio": prints}
             if i < args.queries:
                 shift = int(round(step / 2 * media.sample_rate))
                 later = dataclasses.replace(media, audio=media.audio[shift:])
                 queries.append(fp.fingerprint(later)["audio"].vectors)
+        store_videos(store, stored)
         rows = store.count("audio")
         started = time.perf_counter()
-        store.build_vector_index("audio")
+        build_vector_index(store, store.fingerprints("audio"))
         build = time.perf_counter() - started
         q = np.concatenate(queries).astype(np.float32)
         started = time.perf_counter()

@@ -70,7 +70,7 @@ def cache_hits(bench: Path, db: Path, out: Path, overrides: list[str]) -> None:
         query = fingerprint_file(decoder, printer, entry.uri, entry.video_id)
         for m in modalities:
             prints[m].append(query[m].to_rows(entry.video_id))
-            found = shared.drop_hits(m, knn(store, m, query[m].vectors, job.search.k, exclude_video_id=entry.video_id),
+            found = shared.drop_hits(m, knn(store, m, query[m].vectors, job.search.k),
                                      match[m].calibration.shared_min_videos).to_table()
             hits[m].append(found.append_column("query_id", pa.array([entry.video_id] * found.num_rows)))
         log.info("query %d/%d %s", n, len(queries), entry.video_id)

@@ -11,12 +11,14 @@ from avm.evaluate import evaluate, format_table, read_ground_truth_csv, read_pre
 from avm.manifest import read_inputs
 from avm.pipeline.config import DemoConfig
 from avm.pipeline.runner import ingest, scan
+from jobs.errors import reported
 from jobs.schemas import register_configs
 
 register_configs()
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="demo")
+@reported("demo")
 def main(cfg: DictConfig) -> None:
     job = to_options(cfg, DemoConfig)
     out = Path(job.paths.output_dir)

@@ -18,6 +18,7 @@ from avm.evaluate import (
     write_report,
 )
 from avm.evaluate.config import EvaluateConfig
+from jobs.errors import reported
 from jobs.schemas import register_configs
 
 register_configs()
@@ -32,6 +33,7 @@ def beside_ground_truth(value: str | None, ground_truth: Path, name: str) -> pd.
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
+@reported("evaluate")
 def main(cfg: DictConfig) -> None:
     job = to_options(cfg, EvaluateConfig)
     ground_truth, output = Path(job.ground_truth), Path(job.output)

@@ -10,6 +10,7 @@ from avm.bench.config import BenchConfig
 from avm.bench.generate import build_benchmark
 from avm.config import CONFIG_DIR, to_options
 from avm.paths import PACKAGE_ROOT
+from jobs.errors import reported
 from jobs.schemas import register_configs
 
 register_configs()
@@ -29,6 +30,7 @@ def media_dirs(job: BenchConfig) -> list[Path]:
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="make_benchmark")
+@reported("bench make")
 def main(cfg: DictConfig) -> None:
     job = to_options(cfg, BenchConfig)
     preset = job.bench

@@ -10,7 +10,15 @@ from hydra.core.config_store import ConfigStore
 
 from avm.bench.config import BenchConfig
 from avm.evaluate.config import EvaluateConfig
-from avm.pipeline.config import DemoConfig, IngestConfig, MatchFileConfig, ScanConfig
+from avm.pipeline.config import (
+    DeleteConfig,
+    DemoConfig,
+    IngestConfig,
+    InventoryConfig,
+    MatchFileConfig,
+    ReindexConfig,
+    ScanConfig,
+)
 from avm.train.config import SCHEMAS as TRAIN_SCHEMAS
 from avm.train.config import TrainConfig
 
@@ -22,6 +30,9 @@ JOB_SCHEMAS = {
     "evaluate": EvaluateConfig,
     "make_benchmark": BenchConfig,
     "train": TrainConfig,
+    "reindex": ReindexConfig,
+    "delete": DeleteConfig,
+    "inventory": InventoryConfig,
 }
 
 

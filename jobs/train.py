@@ -14,12 +14,14 @@ from omegaconf import DictConfig  # noqa: E402
 
 from avm.config import CONFIG_DIR, to_options  # noqa: E402
 from avm.train import TrainConfig, format_results, run  # noqa: E402
+from jobs.errors import reported  # noqa: E402
 from jobs.schemas import register_configs  # noqa: E402
 
 register_configs()
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="train")
+@reported("train")
 def main(cfg: DictConfig) -> None:
     logging.getLogger("avm").setLevel(logging.INFO)
     summary = run(to_options(cfg, TrainConfig))

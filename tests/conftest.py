@@ -38,6 +38,29 @@ def make_clip(out: Path, *, video: Path | None, audio: Path | None, duration: fl
     return out
 
 
+def job_config(name: str, cls: type, out: Path, **overrides: object):
+    """Job ``name`` composed as the command line would (``avm <name> key=value ...``), as its typed config."""
+    from hydra import compose, initialize_config_dir
+
+    from avm.config import CONFIG_DIR, to_options
+    from jobs.schemas import register_configs
+
+    register_configs()
+    items = [f"paths.output_dir={out}", *(f"{k}={v}" for k, v in overrides.items())]
+    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
+        return to_options(compose(config_name=name, overrides=items), cls)
+
+
+def excerpt(src: Path, out: Path, start: float, length: float, size: str = "256x144") -> Path:
+    """A re-encoded, rescaled excerpt of ``src`` (a plain pirate copy)."""
+    w, h = size.split("x")
+    stream = ffmpeg.input(str(src), ss=start, t=length)
+    (ffmpeg.output(stream["v:0"].filter("scale", w, h).filter("setsar", 1), stream["a:0"], str(out),
+                   vcodec="libx264", preset="veryfast", crf=30, acodec="aac", audio_bitrate="64k")
+     .overwrite_output().global_args("-loglevel", "error").run(cmd=ffmpeg_exe()))
+    return out
+
+
 @pytest.fixture(scope="session")
 def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A handful of generated files: audio+video, video only, audio only, letterboxed, and broken ones."""

@@ -2,24 +2,25 @@
 
 from __future__ import annotations
 
-import datetime
-
 import numpy as np
-import pyarrow as pa
 import pytest
 
 from avm.index import (
+    BatchedWriter,
     FingerprintStore,
     IndexOptions,
     SearchOptions,
+    delete_videos,
+    finalize,
     impostor_similarities,
     knn,
     read_calibration,
     sql_list,
     sql_literal,
+    store_videos,
+    video_row,
     write_calibration,
 )
-from avm.schema import VIDEOS_SCHEMA
 from avm.types import Fingerprints, Hits
 
 
@@ -29,15 +30,16 @@ def _unit(rng: np.random.Generator, n: int, dim: int) -> np.ndarray:
 
 
 def _fill(store: FingerprintStore, rng: np.random.Generator, videos: int, per_video: int, dim: int = 32) -> dict:
-    vectors = {}
+    vectors, prints = {}, {}
     for i in range(videos):
         # smooth random walks, like real fingerprints: neighbours in time are similar
         steps = _unit(rng, per_video, dim) * 0.3
         walk = np.cumsum(steps, axis=0) + _unit(rng, 1, dim) * 3
         v = walk / np.linalg.norm(walk, axis=1, keepdims=True)
         t = np.arange(per_video, dtype=np.float32)
-        store.add_fingerprints("audio", Fingerprints("audio", t, t + 2, v, "test-model").to_rows(f"v{i}"))
+        prints[f"v{i}"] = {"audio": Fingerprints("audio", t, t + 2, v, "test-model")}
         vectors[f"v{i}"] = v
+    store_videos(store, prints)
     return vectors
 
 
@@ -56,7 +58,8 @@ def test_write_read_search_and_delete(tmp_path):
     assert list(top["video_id"]) == ["v2"] * 3 and list(top["t_start"]) == [10.0, 11.0, 12.0]
     excluded = knn(store, "audio", query, k=3, exclude_video_id="v2")
     assert "v2" not in set(excluded.video_id) and len(excluded) == 9
-    store.delete_fingerprints(["v2"], ("audio",))
+    report = delete_videos(store, ["v2"], reason="test")
+    assert report.rows == {"videos": 1, "fingerprint_sets": 1, "fingerprints_audio__test_model": 50}
     assert store.count("audio") == 200 and store.intervals_of("audio", "v2").num_rows == 0
     assert len(knn(store, "visual", query, k=3)) == 0  # no such table: no hits
 
@@ -65,7 +68,7 @@ def test_dimension_mismatch_is_refused(tmp_path):
     store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
     _fill(store, np.random.default_rng(1), videos=1, per_video=5, dim=32)
     with pytest.raises(ValueError, match="32-d"):
-        store.fingerprints("audio", 64)
+        store.fingerprints_for_writing("audio", "test-model", 64)
 
 
 def test_ann_index_recall_against_exact_search(tmp_path):
@@ -73,7 +76,7 @@ def test_ann_index_recall_against_exact_search(tmp_path):
     rng = np.random.default_rng(2)
     vectors = _fill(store, rng, videos=40, per_video=100)
     assert not store.has_vector_index("audio")
-    store.finalize(("audio",))
+    assert finalize(store, {"audio": "test-model"}) == {"fingerprints_audio__test_model": "trained"}
     assert store.has_vector_index("audio")
     queries = np.concatenate([v[::25] for v in vectors.values()]) + 0.05 * _unit(rng, 160, 32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)
@@ -89,25 +92,22 @@ def test_sql_literals_quote_ids_with_quotes(tmp_path):
     assert sql_literal("it's") == "'it''s'" and sql_list(["a", "b'c"]) == "('a', 'b''c')"
     store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
     t = np.arange(4, dtype=np.float32)
-    for video_id in ("o'brien", "plain"):
-        store.add_fingerprints("audio", Fingerprints("audio", t, t + 1, _unit(np.random.default_rng(3), 4, 8)).to_rows(
-            video_id))
+    store_videos(store, {v: {"audio": Fingerprints("audio", t, t + 1, _unit(np.random.default_rng(3), 4, 8), "m")}
+                         for v in ("o'brien", "plain")})
     assert store.intervals_of("audio", "o'brien").num_rows == 4
     hits = knn(store, "audio", _unit(np.random.default_rng(4), 2, 8), k=8, exclude_video_id="o'brien")
     assert set(hits.video_id) == {"plain"}
-    store.delete_fingerprints(["o'brien"], ["audio"])
+    delete_videos(store, ["o'brien"], reason="it's a test")
     assert store.count("audio") == 4
 
 
-def test_ok_videos_and_calibration_rows(tmp_path):
+def test_live_videos_and_calibration_rows(tmp_path):
     store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
-    row = {"uri": "x", "duration": 1.0, "streams": "[]", "content_hash": "", "error": "",
-           "ingested_at": datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC), "model_versions": "{}",
-           "n_intervals": 1}
-    store.upsert_videos(pa.Table.from_pylist([{**row, "video_id": v, "status": s}
-                                              for v, s in (("a", "ok"), ("b", "failed"), ("c", "ok"))],
-                                             schema=VIDEOS_SCHEMA))
-    assert store.ok_videos(["video_id"]).to_pylist() == [{"video_id": "a"}, {"video_id": "c"}]
+    writer = BatchedWriter(store, {})
+    for video_id, status in (("a", "ok"), ("b", "failed"), ("c", "partial")):
+        writer.add(video_id, None, video_row(video_id, "x", status))
+    writer.flush()
+    assert store.live_videos(["video_id"]).to_pylist() == [{"video_id": "a"}, {"video_id": "c"}]
     assert read_calibration(store, "key") is None
     write_calibration(store, "key", '{"a": 1}')
     write_calibration(store, "key", '{"a": 2}')

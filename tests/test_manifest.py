@@ -8,6 +8,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
 
+from avm.errors import UserError
 from avm.manifest import read_inputs
 
 
@@ -27,16 +28,18 @@ def test_directory_and_glob(tmp_path):
     (tmp_path / "sub").mkdir()
     for name in ("x.mp4", "sub/y.webm", "notes.txt"):
         (tmp_path / name).write_bytes(b"x")
-    assert sorted(e.video_id for e in read_inputs(str(tmp_path))) == ["x", "y"]
-    assert [e.video_id for e in read_inputs(str(tmp_path / "**" / "*.webm"))] == ["y"]
-    with pytest.raises(FileNotFoundError, match="matches nothing"):
+    assert sorted(e.video_id for e in read_inputs(str(tmp_path))) == ["sub/y", "x"]
+    assert [e.video_id for e in read_inputs(str(tmp_path / "**" / "*.webm"))] == ["sub/y"]
+    assert [e.video_id for e in read_inputs(str(tmp_path / "sub" / "*.webm"))] == ["y"]
+    assert [e.video_id for e in read_inputs(str(tmp_path / "sub" / "y.webm"))] == ["y"]
+    with pytest.raises(UserError, match="matches no file"):
         read_inputs(str(tmp_path / "nothing-*.mp4"))
 
 
-def test_one_id_for_two_files_is_an_error(tmp_path):
-    (tmp_path / "m.csv").write_text("uri,video_id\na.mp4,same\nb.mp4,same\n")
-    with pytest.raises(ValueError, match="'same' is given to two files"):
-        read_inputs(str(tmp_path / "m.csv"))
+def test_a_manifest_without_uris_is_a_user_error(tmp_path):
     (tmp_path / "n.csv").write_text("path\na.mp4\n")
-    with pytest.raises(ValueError, match="no 'uri' column"):
+    with pytest.raises(UserError, match="no 'uri' column"):
         read_inputs(str(tmp_path / "n.csv"))
+    (tmp_path / "e.csv").write_text("uri,video_id\n")
+    with pytest.raises(UserError, match="lists no files"):
+        read_inputs(str(tmp_path / "e.csv"))

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import datetime
-
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -335,15 +333,13 @@ def test_calibration_round_trips_through_json():
 
 
 def test_match_query_finds_a_stored_copy_and_its_segments_round_trip(tmp_path, monkeypatch):
-    from avm.index import FingerprintStore, IndexOptions, knn
+    from avm.index import FingerprintStore, IndexOptions, knn, store_videos
     from avm.match import calibrate_catalog, match_query, reference_lookup, stored_fingerprints
-    from avm.schema import VIDEOS_SCHEMA
 
     query, ref = _copy_with_speed(1.0, 30.0, 10.0, 40.0, seed=4)
     _, other = _copy_with_speed(1.0, 0.0, 0.0, 0.0, seed=5)
     store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
-    for video_id, prints in (("r", ref), ("other", other)):
-        store.add_fingerprints("audio", prints.to_rows(video_id))
+    store_videos(store, {"r": {"audio": ref}, "other": {"audio": other}}, durations={"r": 120.0, "other": 120.0})
     stored = stored_fingerprints(store, "audio", "r")
     assert stored.modality == "audio" and np.allclose(stored.vectors, ref.vectors, atol=1e-3)
     assert stored_fingerprints(store, "audio", "missing") is None
@@ -357,10 +353,6 @@ def test_match_query_finds_a_stored_copy_and_its_segments_round_trip(tmp_path, m
     assert abs(found[0].offset - 30.0) < 0.6 and abs(found[0].query_start - 10.0) <= 1.0
     assert Segment.from_table(Segment.to_table(found, "run")) == found
     # the catalog's calibration is computed once per catalog state and settings, then read back
-    rows = [{"video_id": v, "uri": v, "duration": 120.0, "streams": "[]", "content_hash": v, "status": "ok",
-             "error": "", "ingested_at": datetime.datetime(2024, 1, 1, tzinfo=datetime.UTC),
-             "model_versions": "{}", "n_intervals": 240} for v in ("r", "other")]
-    store.upsert_videos(pa.Table.from_pylist(rows, schema=VIDEOS_SCHEMA))
     calibrated = calibrate_catalog(store, opts, 3)
     assert calibrated.null_hours == 240.0 / 3600 and calibrated.impostor_samples == {"audio": 480}
 

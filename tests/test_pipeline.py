@@ -16,10 +16,9 @@ import ffmpeg
 import pandas as pd
 import pytest
 import ray
-from hydra import compose, initialize_config_dir
 
-from avm.config import CONFIG_DIR, to_options
-from avm.index import FingerprintStore
+from avm.index import FingerprintStore, knn
+from avm.index.store import new_batch_id
 from avm.manifest import read_inputs
 from avm.media import MediaError, ffmpeg_exe
 from avm.pipeline import (
@@ -36,7 +35,7 @@ from avm.pipeline.runner import ingest, scan
 from avm.types import Fingerprints
 from jobs.schemas import register_configs
 
-from conftest import DEMO_MEDIA, make_clip
+from conftest import DEMO_MEDIA, job_config, make_clip
 
 register_configs()
 
@@ -46,13 +45,6 @@ def local_ray():
     ray.init(num_cpus=2, include_dashboard=False)
     yield
     ray.shutdown()
-
-
-def _config(name: str, cls: type, out: Path, **overrides: str):
-    """Job ``name`` composed as the command line would (``avm <name> key=value ...``), as its typed config."""
-    items = [f"paths.output_dir={out}", *(f"{k}={v}" for k, v in overrides.items())]
-    with initialize_config_dir(config_dir=CONFIG_DIR, version_base="1.3"):
-        return to_options(compose(config_name=name, overrides=items), cls)
 
 
 def _pirate_copy(src: Path, out: Path, filler_video: Path, filler_audio: Path, start: float, length: float) -> Path:
@@ -74,7 +66,7 @@ def _pirate_copy(src: Path, out: Path, filler_video: Path, filler_audio: Path, s
 def catalog(media_dir, tmp_path_factory):
     """One ingest of the generated media, bad files included."""
     out = tmp_path_factory.mktemp("catalog")
-    cfg = _config("ingest", IngestConfig, out, input=str(media_dir))
+    cfg = job_config("ingest", IngestConfig, out, input=str(media_dir))
     summary = ingest(cfg, read_inputs(str(media_dir)))
     return cfg, out, summary
 
@@ -104,13 +96,18 @@ def test_reingest_adds_nothing_and_interrupted_runs_heal(catalog, media_dir, tmp
     again = ingest(cfg, read_inputs(str(media_dir)))
     assert again.ingested == 0 and again.skipped == 4
     assert {m: store.count(m) for m in ("audio", "visual")} == counts
-    # an interrupted run left fingerprints of "extra" but never marked it ok: the next run replaces them
+    # an interrupted run left fingerprints of "extra" but never marked it ok: search never returns them, and the
+    # next run removes them before storing its own
     extra = tmp_path / "extra.mp4"
     shutil.copy(DEMO_MEDIA / "footage" / "friday.mp4", extra)
-    store.add_fingerprints("audio", Fingerprints.from_rows("audio", store.intervals_of("audio", "av")).to_rows("extra"))
+    leftover = Fingerprints.from_rows("audio", store.intervals_of("audio", "av"))
+    version = store.snapshot().versions["audio"]
+    store.fingerprints_for_writing("audio", version, leftover.dim).add(leftover.to_rows("extra", new_batch_id()))
+    assert "extra" not in set(knn(store, "audio", leftover.vectors, k=3).video_id)
     healed = ingest(cfg, read_inputs(str(extra)))
     assert healed.ingested == 1
-    clean_cfg = _config("ingest", IngestConfig, tmp_path / "clean", input=str(extra))
+    store.refresh()  # see what the ingest wrote
+    clean_cfg = job_config("ingest", IngestConfig, tmp_path / "clean", input=str(extra))
     clean = FingerprintStore(clean_cfg.index)
     ingest(clean_cfg, read_inputs(str(extra)))
     assert store.intervals_of("audio", "extra").num_rows == clean.intervals_of("audio", "extra").num_rows
@@ -118,6 +115,7 @@ def test_reingest_adds_nothing_and_interrupted_runs_heal(catalog, media_dir, tmp
     twin = tmp_path / "twin.mp4"
     shutil.copy(media_dir / "av.mp4", twin)
     dup = ingest(cfg, read_inputs(str(twin)))
+    store.refresh()
     assert dup.duplicates == 1 and store.intervals_of("audio", "twin").num_rows == 0
 
 
@@ -142,7 +140,7 @@ def test_an_ingest_killed_part_way_and_run_again_ends_as_one_clean_run(catalog, 
     # one commit per file, so that the kill lands between commits of one run
     job = subprocess.Popen([avm, "ingest", f"input={media_dir}", f"paths.output_dir={tmp_path}", "write_batch_rows=1"],
                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    cfg = _config("ingest", IngestConfig, tmp_path, input=str(media_dir))
+    cfg = job_config("ingest", IngestConfig, tmp_path, input=str(media_dir))
     deadline = time.monotonic() + 300
     while job.poll() is None and time.monotonic() < deadline:
         if (cfg.index.uri and Path(cfg.index.uri).exists()
@@ -164,7 +162,7 @@ def test_scan_files_and_catalog_find_the_copied_segment(catalog, media_dir, tmp_
     music = sorted((DEMO_MEDIA / "music").glob("*.opus"))
     query = _pirate_copy(media_dir / "av.mp4", tmp_path / "pirate.mp4", sorted((DEMO_MEDIA / "photos").glob("*.jpg"))[0],
                          music[-1], start=2.0, length=8.0)
-    scan_cfg = _config("scan", ScanConfig, out, queries=str(query), output_dir=str(tmp_path / "scan"))
+    scan_cfg = job_config("scan", ScanConfig, out, queries=str(query), output_dir=str(tmp_path / "scan"))
     result = scan(scan_cfg, read_inputs(str(query)))
     found = result.matches.to_pandas()
     hit = found[found.ref_id == "av"].sort_values("score", ascending=False)
@@ -189,11 +187,11 @@ def test_scan_files_and_catalog_find_the_copied_segment(catalog, media_dir, tmp_
     csv = pd.read_csv(tmp_path / "scan" / "matches.csv")
     assert list(csv.columns) == ["ID-piracy", "SEG-piracy", "ID-license", "SEG-license"]
     # the same file through `avm match` (in-process) agrees
-    single = match_file(_config("match_file", MatchFileConfig, out, file=str(query)), str(query))
+    single = match_file(job_config("match_file", MatchFileConfig, out, file=str(query)), str(query))
     assert [s.ref_id for s in single] == list(found.ref_id)
     # catalog mode: once ingested, the pirate copy and its source find each other (never themselves)
-    ingest(_config("ingest", IngestConfig, out, input=str(query)), read_inputs(str(query)))
-    catalog_scan = scan(_config("scan", ScanConfig, out, output_dir=str(tmp_path / "catalog_scan")),
+    ingest(job_config("ingest", IngestConfig, out, input=str(query)), read_inputs(str(query)))
+    catalog_scan = scan(job_config("scan", ScanConfig, out, output_dir=str(tmp_path / "catalog_scan")),
                         None).matches.to_pandas()
     pairs = set(zip(catalog_scan.query_id, catalog_scan.ref_id, strict=True))
     assert {("pirate", "av"), ("av", "pirate")} <= pairs
@@ -201,7 +199,7 @@ def test_scan_files_and_catalog_find_the_copied_segment(catalog, media_dir, tmp_
 
 
 def test_stages_run_in_process_through_setup_and_process(media_dir, tmp_path):
-    cfg = _config("ingest", IngestConfig, tmp_path, input=str(media_dir))
+    cfg = job_config("ingest", IngestConfig, tmp_path, input=str(media_dir))
     decoder, printer = DecodeStage(cfg.media, cfg.model.modalities), FingerprintStage(cfg.model)
     files = [MediaRow(str(media_dir / "av.mp4"), "av"), MediaRow(str(media_dir / "text.mp4"), "text"),
              MediaRow(str(media_dir / "video_only.mp4"), "video_only")]
@@ -224,5 +222,5 @@ def test_stages_run_in_process_through_setup_and_process(media_dir, tmp_path):
 def test_match_file_raises_the_media_error_of_a_file_that_is_not_media(catalog, media_dir):
     _, out, _ = catalog
     with pytest.raises(MediaError, match="text.mp4: not a readable media file"):
-        match_file(_config("match_file", MatchFileConfig, out, file=str(media_dir / "text.mp4")),
+        match_file(job_config("match_file", MatchFileConfig, out, file=str(media_dir / "text.mp4")),
                    str(media_dir / "text.mp4"))

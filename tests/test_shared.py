@@ -178,4 +178,4 @@ def test_a_calibration_killed_part_way_and_two_at_once_end_as_one_clean_row(scan
     first, second = (Calibration.from_json(o.strip().splitlines()[-1]) for o in outputs)
     assert first == second and first.shared.spans
     after = _calibration_rows(store)
-    assert len(after) == len(before) + 1 and len(set(after)) == len(after)  # one row for the new settings
+    assert len(after) == len(before) + 1 and len(set(after)) == len(after), (before, after)  # one row, new settings

@@ -1,12 +1,24 @@
 """Index stage: LanceDB schema, batched idempotent writes, ANN index builds and k-NN search (LanceDB only here)."""
 
 from avm.index.calibrations import read_calibration, write_calibration
+from avm.index.maintenance import (
+           DeleteReport,
+           audit_rows,
+           clear_leftovers,
+           delete_videos,
+           finalize,
+           leftover_rows,
+           store_bytes,
+)
 from avm.index.options import IndexOptions, SearchOptions
 from avm.index.sampling import IntervalFilter, impostor_similarities
 from avm.index.search import knn
+from avm.index.snapshot import CatalogSnapshot
 from avm.index.sql import sql_list, sql_literal
-from avm.index.store import FingerprintStore
-from avm.index.writer import BatchedWriter
+from avm.index.store import FingerprintStore, ModelMismatch
+from avm.index.writer import BatchedWriter, store_videos, video_row
 
-__all__ = ["BatchedWriter", "FingerprintStore", "IndexOptions", "IntervalFilter", "SearchOptions", "impostor_similarities",
-           "knn", "read_calibration", "sql_list", "sql_literal", "write_calibration"]
+__all__ = ["BatchedWriter", "CatalogSnapshot", "DeleteReport", "FingerprintStore", "IndexOptions", "IntervalFilter",
+           "ModelMismatch", "SearchOptions", "audit_rows", "clear_leftovers", "delete_videos", "finalize",
+           "impostor_similarities", "knn", "leftover_rows", "read_calibration", "sql_list", "sql_literal",
+           "store_bytes", "store_videos", "video_row", "write_calibration"]

@@ -26,5 +26,6 @@ def write_calibration(store: FingerprintStore, key: str, value: str) -> None:
     """Store a calibration (JSON text) under ``key``, replacing one stored under the same key."""
     row = pa.Table.from_pylist([{"key": key, "created_at": datetime.now(UTC), "value": value}],
                                schema=CALIBRATION_SCHEMA)
-    table = store.db.create_table(CALIBRATION_TABLE, schema=CALIBRATION_SCHEMA, exist_ok=True)
-    table.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(row)
+    with store.lock.held():  # two scans calibrating one catalog state at once insert one row, not two
+        table = store.writable_table(CALIBRATION_TABLE, CALIBRATION_SCHEMA)
+        table.merge_insert("key").when_matched_update_all().when_not_matched_insert_all().execute(row)

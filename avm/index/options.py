@@ -18,6 +18,9 @@ class IndexOptions:
     nprobes: int = 32
     refine_factor: int | None = 10  # re-rank refine_factor * k candidates with exact distances
     cleanup_older_than_days: float = 7.0  # optimize() drops table versions older than this
+    rebuild_growth: float = 2.0  # retrain a table's ANN index once it holds this many times the rows it was trained on
+    # without a commit lock (object stores), leftover rows younger than this may belong to a commit in flight
+    leftover_grace_minutes: float = 60.0
 
 
 @dataclass

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from avm.index.search import knn
 from avm.index.store import FingerprintStore
@@ -17,13 +18,17 @@ IntervalFilter = Callable[[np.ndarray, np.ndarray, np.ndarray], np.ndarray]
 
 def _sample_rows(store: FingerprintStore, modality: str, samples: int, seed: int,
                  columns: list[str]) -> dict[str, np.ndarray] | None:
-    """Up to ``samples`` stored intervals drawn at random (seeded), as numpy columns (vectors as a matrix)."""
+    """Up to ``samples`` current stored intervals drawn at random (seeded), as numpy columns (vectors as a
+    matrix)."""
     table = store.fingerprints(modality)
     rows = 0 if table is None else table.count_rows()
     if rows == 0:
         return None
     picks = np.random.default_rng(seed).choice(rows, size=min(samples, rows), replace=False)
-    sample = table.to_lance().take(np.sort(picks), columns=columns)
+    sample = table.to_lance().take(np.sort(picks), columns=[*columns, "batch_id"])
+    current = store.snapshot().current(modality, sample["video_id"].to_numpy(zero_copy_only=False),
+                                       sample["batch_id"].to_numpy())
+    sample = sample.filter(pa.array(current))
     return {c: vector_matrix(sample[c]) if c == "vector" else sample[c].to_numpy(zero_copy_only=False)
             for c in columns}
 

@@ -16,9 +16,12 @@ def knn(store: FingerprintStore, modality: str, vectors: np.ndarray, k: int, exc
         exact: bool = False, batch_size: int = 1024) -> Hits:
     """The ``k`` nearest stored intervals of every row of ``vectors`` (similarity = dot product).
 
-    ``exclude_video_id`` is filtered out before the search (a catalog video never matches itself). With an
-    ANN index, ``nprobes`` and ``refine_factor`` come from the store's options; ``exact`` bypasses the index.
+    Only the current fingerprints of searchable videos in the store's snapshot are returned (never leftovers of
+    an interrupted or replaced write). ``exclude_video_id`` is filtered out before the search (a catalog video
+    never matches itself). With an ANN index, ``nprobes`` and ``refine_factor`` come from the store's options;
+    ``exact`` bypasses the index.
     """
+    snapshot = store.snapshot()
     table = store.fingerprints(modality)
     if table is None or len(vectors) == 0:
         return Hits.empty()
@@ -27,7 +30,7 @@ def knn(store: FingerprintStore, modality: str, vectors: np.ndarray, k: int, exc
     for first in range(0, len(vectors), batch_size):
         batch = np.asarray(vectors[first:first + batch_size], dtype=np.float32)
         query = (table.search(list(batch), vector_column_name="vector").distance_type("dot").limit(k)
-                 .select(["video_id", "t_start", "t_end", "_distance"]))
+                 .select(["video_id", "batch_id", "t_start", "t_end", "_distance"]))
         if exclude_video_id is not None:
             query = query.where(f"video_id != {sql_literal(exclude_video_id)}", prefilter=True)
         if indexed:
@@ -39,6 +42,10 @@ def knn(store: FingerprintStore, modality: str, vectors: np.ndarray, k: int, exc
         result = query.to_arrow()
         if len(batch) == 1 and "query_index" not in result.column_names:
             result = result.append_column("query_index", pa.array(np.zeros(result.num_rows, np.int32)))
+        current = snapshot.current(modality, result["video_id"].to_numpy(zero_copy_only=False),
+                                   result["batch_id"].to_numpy())
+        if not current.all():
+            result = result.filter(pa.array(current))
         parts.append(pa.table({
             "query_index": pc.add(result["query_index"].cast(pa.int32()), first),
             "video_id": result["video_id"],

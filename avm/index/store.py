@@ -1,153 +1,294 @@
-"""The fingerprint store: the videos table and one fingerprints table per modality in one LanceDB database.
+"""The fingerprint store: one LanceDB database (a local directory or an ``s3://`` URI) holding the catalog.
 
-Writes are batched into a few large commits. A video's fingerprints are committed before its ``ok`` row in
-the videos table, so a job that dies half way leaves at most orphan fingerprints of videos not marked
-``ok``; the next run deletes those before writing them again, ending in the state of one clean run.
+Tables (:mod:`avm.schema`): ``videos``; one fingerprints table per modality and model version;
+``fingerprint_sets`` (which write batch holds each video's current fingerprints); ``catalog`` (the active model
+versions); ``audit`` (takedowns); ``calibration``.
+
+A write is one :func:`avm.index.writer.commit` of many videos, in this order: fingerprint rows (tagged with a new
+batch id), their ``fingerprint_sets`` rows, the ``videos`` rows, then the rows they replace are deleted. Readers
+search only the batches named by ``fingerprint_sets`` for videos whose status is searchable (a
+:class:`CatalogSnapshot`), so a job killed between any two of these steps leaves rows that no reader sees, and
+that the next write removes (:mod:`avm.index.maintenance`). Commits hold the store's :class:`CommitLock`.
+
+Reading never writes: a store that does not exist is read as empty and never created by a reader.
 """
 
 from __future__ import annotations
 
+import json
 import logging
-from collections.abc import Sequence
-from datetime import timedelta
+import os
+import random
+import time
+from collections.abc import Iterable, Sequence
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlparse
 
 import lancedb
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from avm.errors import UserError
+from avm.index.lock import CommitLock
 from avm.index.options import IndexOptions
+from avm.index.snapshot import CatalogSnapshot
 from avm.index.sql import sql_list, sql_literal
-from avm.schema import VIDEO_STATUS_OK, VIDEOS_SCHEMA, fingerprint_schema, fingerprint_table_name
+from avm.schema import (
+    CATALOG_SCHEMA,
+    FINGERPRINTS_PREFIX,
+    LIVE_STATUSES,
+    VIDEOS_SCHEMA,
+    fingerprint_schema,
+    fingerprint_table_name,
+)
 
 log = logging.getLogger(__name__)
 
 VIDEOS_TABLE = "videos"
+SETS_TABLE = "fingerprint_sets"
+CATALOG_TABLE = "catalog"
+ACTIVE_KEY = "active"
+IN_CHUNK = 1000  # ids per IN (...) predicate
+
+
+class ModelMismatch(UserError):
+    """The configured model is not the one the catalog is indexed with."""
+
+
+def local_dir(uri: str) -> str | None:
+    """The folder of a local store (a plain path or ``file://`` URI); None for an object store."""
+    parsed = urlparse(uri)
+    if len(parsed.scheme) > 1 and parsed.scheme != "file":
+        return None
+    return parsed.path if uri.startswith("file://") else uri
+
+
+def new_batch_id() -> int:
+    """A fresh write-batch id: milliseconds since the epoch times 10^6 plus a random part (its age is readable)."""
+    return int(time.time() * 1000) * 1_000_000 + random.randrange(1_000_000)
+
+
+def batch_age_seconds(batch_id: int) -> float:
+    """How long ago the batch ``batch_id`` was started."""
+    return time.time() - (batch_id // 1_000_000) / 1000
+
+
+def set_key(modality: str, model_version: str, video_id: str) -> str:
+    """The ``fingerprint_sets`` key of one (modality, model version, video)."""
+    return f"{modality}/{model_version}/{video_id}"
+
+
+def chunks(values: Sequence[str], size: int = IN_CHUNK) -> Iterable[Sequence[str]]:
+    """``values`` in slices of at most ``size`` (for IN predicates)."""
+    for first in range(0, len(values), size):
+        yield values[first:first + size]
 
 
 class FingerprintStore:
-    """Read and write the AVM tables of one LanceDB database (a local directory or ``s3://`` URI)."""
+    """Read and write the AVM tables of one LanceDB database.
 
-    def __init__(self, opts: IndexOptions) -> None:
+    ``snapshot`` pins what reads see (a scan passes the one it calibrated on to every worker); by default the
+    first read takes one and :meth:`refresh` takes a new one.
+    """
+
+    def __init__(self, opts: IndexOptions, snapshot: CatalogSnapshot | None = None) -> None:
         self.opts = opts
-        self.db = lancedb.connect(opts.uri, storage_options=opts.storage_options or None,
-                                  read_consistency_interval=timedelta(0))
+        self.local_dir = local_dir(opts.uri)
+        self.lock = CommitLock(self.local_dir)
+        self._db: lancedb.DBConnection | None = None
+        self._snapshot = snapshot
 
-    # --- tables -------------------------------------------------------------------------------
+    # --- connection and tables ----------------------------------------------------------------
+    def exists(self) -> bool:
+        """Whether a database is there at all (a missing local folder is not created by reading it)."""
+        return self.local_dir is None or os.path.isdir(self.local_dir)
+
+    @property
+    def db(self) -> lancedb.DBConnection:
+        """The LanceDB connection (connecting creates a local folder: only writers call this on a new store)."""
+        if self._db is None:
+            self._db = lancedb.connect(self.opts.uri, storage_options=self.opts.storage_options or None,
+                                       read_consistency_interval=timedelta(0))
+        return self._db
+
+    def table_names(self) -> list[str]:
+        """Every table of the database (none when it does not exist)."""
+        return list(self.db.list_tables(limit=100_000).tables) if self.exists() else []
+
     def has_table(self, name: str) -> bool:
-        """Whether the database holds a table called ``name``."""
-        return name in self.db.list_tables().tables
+        return name in self.table_names()
 
-    def _videos(self) -> lancedb.table.Table:
-        if not self.has_table(VIDEOS_TABLE):
-            self.db.create_table(VIDEOS_TABLE, schema=VIDEOS_SCHEMA, exist_ok=True)
-        return self.db.open_table(VIDEOS_TABLE)
+    def table(self, name: str) -> lancedb.table.Table | None:
+        """An existing table, or None (reads never create one)."""
+        return self.db.open_table(name) if self.has_table(name) else None
 
-    def fingerprints(self, modality: str, dim: int | None = None) -> lancedb.table.Table | None:
-        """The fingerprints table of ``modality``; created when ``dim`` is given and it does not exist."""
-        name = fingerprint_table_name(modality)
+    def writable_table(self, name: str, schema: pa.Schema) -> lancedb.table.Table:
+        """A table to write, created empty with ``schema`` when missing."""
         if not self.has_table(name):
-            if dim is None:
-                return None
-            self.db.create_table(name, schema=fingerprint_schema(dim), exist_ok=True)
-        table = self.db.open_table(name)
-        if dim is not None:
-            stored = table.schema.field("vector").type.list_size
-            if stored != dim:
-                raise ValueError(f"table {name} holds {stored}-d vectors but the model gives {dim}-d: "
-                                 "re-index into a new database (or table) for a new model")
+            self.db.create_table(name, schema=schema, exist_ok=True)
+        return self.db.open_table(name)
+
+    def fingerprint_tables(self) -> list[str]:
+        """The fingerprints tables of every model version."""
+        return sorted(n for n in self.table_names() if n.startswith(FINGERPRINTS_PREFIX))
+
+    def check_schema(self) -> None:
+        """Refuse a store written by an AVM whose tables this one cannot read."""
+        old = [n for n in self.fingerprint_tables() if "__" not in n]
+        if old:
+            raise UserError(f"the store at {self.opts.uri} was written by an older AVM (tables {old}): "
+                            "delete that folder and ingest again, or ingest into a new index.uri")
+
+    def fingerprints(self, modality: str, version: str | None = None) -> lancedb.table.Table | None:
+        """The fingerprints table of ``modality`` made by ``version`` (default: the snapshot's), or None."""
+        version = version or self.snapshot().versions.get(modality)
+        return self.table(fingerprint_table_name(modality, version)) if version else None
+
+    def fingerprints_for_writing(self, modality: str, version: str, dim: int) -> lancedb.table.Table:
+        """The fingerprints table of (``modality``, ``version``), created when missing; its width is checked."""
+        table = self.writable_table(fingerprint_table_name(modality, version), fingerprint_schema(dim))
+        stored = table.schema.field("vector").type.list_size
+        if stored != dim:
+            raise ValueError(f"table {table.name} holds {stored}-d vectors but the model gives {dim}-d")
         return table
 
-    # --- videos -------------------------------------------------------------------------------
-    def videos(self, columns: list[str] | None = None) -> pa.Table:
-        """The whole videos table (one row per file ever ingested)."""
-        return self._videos().to_arrow().select(columns) if columns else self._videos().to_arrow()
+    # --- videos and catalog settings -----------------------------------------------------------
+    def videos(self, columns: list[str] | None = None, where: str | None = None) -> pa.Table:
+        """Rows of the videos table (every file ever ingested; empty when there is none)."""
+        table = self.table(VIDEOS_TABLE)
+        if table is None:
+            rows = VIDEOS_SCHEMA.empty_table()
+        else:
+            query = table.search().limit(None)
+            rows = (query.where(where) if where else query).to_arrow()
+        return rows.select(columns) if columns else rows
 
-    def upsert_videos(self, rows: pa.Table) -> None:
-        """Insert or replace videos rows by ``video_id`` in one commit."""
-        if rows.num_rows:
-            rows = rows.select(VIDEOS_SCHEMA.names).cast(VIDEOS_SCHEMA)
-            (self._videos().merge_insert("video_id").when_matched_update_all()
-             .when_not_matched_insert_all().execute(rows))
+    def live_videos(self, columns: list[str] | None = None) -> pa.Table:
+        """The videos whose fingerprints are searched (status ok or partial)."""
+        rows = self.videos()
+        rows = rows.filter(pc.is_in(rows["status"], pa.array(LIVE_STATUSES)))
+        return rows.select(columns) if columns else rows
 
-    def ok_videos(self, columns: list[str] | None = None) -> pa.Table:
-        """The videos rows whose fingerprints are complete (status ``ok``), in table order."""
-        table = self.videos()
-        table = table.filter(pc.equal(table["status"], VIDEO_STATUS_OK))
-        return table.select(columns) if columns else table
+    def setting(self, key: str) -> Any:
+        """A catalog setting (JSON value), or None."""
+        table = self.table(CATALOG_TABLE)
+        if table is None:
+            return None
+        rows = table.search().where(f"key = {sql_literal(key)}").select(["value"]).limit(1).to_arrow()
+        return json.loads(rows["value"][0].as_py()) if rows.num_rows else None
 
-    def state(self, modalities: Sequence[str]) -> dict[str, int]:
-        """Version of the videos table and of each modality's fingerprints table (changes with every write)."""
-        versions = {VIDEOS_TABLE: self._videos().version}
+    def write_setting(self, key: str, value: Any) -> None:
+        """Store a catalog setting (replacing the one under ``key``) in one commit."""
+        row = pa.Table.from_pylist([{"key": key, "value": json.dumps(value), "updated_at": datetime.now(UTC)}],
+                                   schema=CATALOG_SCHEMA)
+        (self.writable_table(CATALOG_TABLE, CATALOG_SCHEMA).merge_insert("key").when_matched_update_all()
+         .when_not_matched_insert_all().execute(row))
+
+    def active_versions(self) -> dict[str, str]:
+        """The model version each modality is searched with (empty for a new store)."""
+        return dict((self.setting(ACTIVE_KEY) or {}).get("versions", {}))
+
+    def previous_versions(self) -> dict[str, str]:
+        """The model versions that were active before the last swap (what a rollback returns to)."""
+        return dict((self.setting(ACTIVE_KEY) or {}).get("previous", {}))
+
+    def activate(self, versions: dict[str, str]) -> None:
+        """Make ``versions`` the active model versions (one commit); the replaced ones become the previous."""
+        current = self.active_versions()
+        changed = {m: current[m] for m, v in versions.items() if m in current and current[m] != v}
+        previous = {**self.previous_versions(), **changed} if changed else self.previous_versions()
+        self.write_setting(ACTIVE_KEY, {"versions": {**current, **versions}, "previous": previous})
+        self.refresh()
+
+    def check_versions(self, versions: dict[str, str]) -> None:
+        """Raise :class:`ModelMismatch` when a configured model differs from the catalog's active one."""
+        active = self.active_versions()
+        wrong = {m: (v, active[m]) for m, v in versions.items() if m in active and active[m] != v}
+        if wrong:
+            detail = "; ".join(f"{m}: config {cfg}, catalog {cat}" for m, (cfg, cat) in wrong.items())
+            raise ModelMismatch(f"the configured models are not the ones the catalog at {self.opts.uri} is indexed "
+                                f"with ({detail}): configure the catalog's model, or switch the catalog with "
+                                "avm reindex")
+
+    # --- what readers see -----------------------------------------------------------------------
+    def current_sets(self, modality: str, version: str) -> dict[str, int]:
+        """video id → batch id of the current fingerprints of (``modality``, ``version``)."""
+        table = self.table(SETS_TABLE)
+        if table is None:
+            return {}
+        rows = (table.search().where(f"modality = {sql_literal(modality)} AND "
+                                     f"model_version = {sql_literal(version)}")
+                .select(["video_id", "batch_id"]).limit(None).to_arrow())
+        return dict(zip(rows["video_id"].to_pylist(), rows["batch_id"].to_pylist(), strict=True))
+
+    def take_snapshot(self) -> CatalogSnapshot:
+        """A fresh view of what is searchable now."""
+        self.check_schema()
+        live = self.live_videos(["video_id", "duration"])
+        durations = dict(zip(live["video_id"].to_pylist(), live["duration"].to_pylist(), strict=True))
+        versions = self.active_versions()
+        batches = {m: {v: b for v, b in self.current_sets(m, version).items() if v in durations}
+                   for m, version in versions.items()}
+        return CatalogSnapshot(versions, batches, {v: float(d or 0.0) for v, d in durations.items()})
+
+    def snapshot(self) -> CatalogSnapshot:
+        """The view reads use (taken on first use)."""
+        if self._snapshot is None:
+            self._snapshot = self.take_snapshot()
+        return self._snapshot
+
+    def refresh(self) -> None:
+        """Forget the current view; the next read takes a new one."""
+        self._snapshot = None
+
+    def require_catalog(self, searchable: bool = True) -> CatalogSnapshot:
+        """The snapshot, or a :class:`UserError` when there is no catalog (or, with ``searchable``, nothing in it
+        to search)."""
+        if not self.has_table(VIDEOS_TABLE):
+            raise UserError(f"no catalog at index.uri={self.opts.uri}: nothing was ever ingested there "
+                            "(check the path, or run avm ingest first)")
+        snapshot = self.snapshot()
+        if searchable and not snapshot.durations:
+            raise UserError(f"the catalog at index.uri={self.opts.uri} holds no searchable video (see avm list)")
+        return snapshot
+
+    def state(self, modalities: Sequence[str]) -> dict[str, Any]:
+        """Versions of the tables reads depend on (changes with every write): the calibration's cache key."""
+        state: dict[str, Any] = {}
+        for name in (VIDEOS_TABLE, SETS_TABLE):
+            table = self.table(name)
+            state[name] = table.version if table is not None else 0
         for m in modalities:
             table = self.fingerprints(m)
-            versions[fingerprint_table_name(m)] = table.version if table is not None else 0
-        return versions
-
-    # --- fingerprints -------------------------------------------------------------------------
-    def add_fingerprints(self, modality: str, rows: pa.Table) -> None:
-        """Append fingerprint rows of one modality in one commit."""
-        if rows.num_rows:
-            dim = rows.schema.field("vector").type.list_size
-            self.fingerprints(modality, dim).add(rows)
-
-    def delete_fingerprints(self, video_ids: list[str], modalities: Sequence[str]) -> None:
-        """Delete every fingerprint row of ``video_ids`` (one commit per table that has any)."""
-        for modality in modalities:
-            table = self.fingerprints(modality)
-            if table is None or not video_ids:
-                continue
-            for first in range(0, len(video_ids), 1000):
-                predicate = f"video_id IN {sql_list(video_ids[first:first + 1000])}"
-                if table.count_rows(predicate):
-                    table.delete(predicate)
+            state[m] = [self.snapshot().versions.get(m), table.version if table is not None else 0]
+        return state
 
     def intervals_of(self, modality: str, video_id: str) -> pa.Table:
-        """All fingerprint rows of one video for one modality, in time order."""
-        table = self.fingerprints(modality)
-        if table is None:
+        """The current fingerprint rows of one video for one modality, in time order."""
+        table, batch = self.fingerprints(modality), self.snapshot().batch_of(modality, video_id)
+        if table is None or batch is None:
             return fingerprint_schema(1).empty_table()
-        rows = (table.search().where(f"video_id = {sql_literal(video_id)}")
+        rows = (table.search().where(f"video_id = {sql_literal(video_id)} AND batch_id = {batch}")
                 .select(["video_id", "t_start", "t_end", "vector", "model_version"]).limit(None).to_arrow())
         return rows.sort_by("t_start")
 
     def count(self, modality: str) -> int:
-        """Rows in one modality's fingerprints table (0 when it does not exist)."""
+        """Rows stored in the active fingerprints table of ``modality`` (0 when it does not exist)."""
         table = self.fingerprints(modality)
         return 0 if table is None else table.count_rows()
 
-    # --- maintenance --------------------------------------------------------------------------
-    def has_vector_index(self, modality: str) -> bool:
-        table = self.fingerprints(modality)
+    def has_vector_index(self, modality: str, version: str | None = None) -> bool:
+        table = self.fingerprints(modality, version)
         return table is not None and any("vector" in idx.columns for idx in table.list_indices())
 
-    def build_vector_index(self, modality: str) -> bool:
-        """Build (or rebuild) the ANN index of one modality; returns False when the table is too small."""
-        table = self.fingerprints(modality)
-        rows = 0 if table is None else table.count_rows()
-        if rows < max(self.opts.build_min_rows, 256):
-            return False
-        dim = table.schema.field("vector").type.list_size
-        partitions = self.opts.num_partitions
-        if self.opts.index_type.upper() == "IVF_RQ":
-            config: Any = lancedb.index.IvfRq(distance_type="dot", num_partitions=partitions)
-        else:
-            config = lancedb.index.IvfPq(distance_type="dot", num_partitions=partitions,
-                                         num_sub_vectors=self.opts.num_sub_vectors or max(1, dim // 8))
-        log.info("building %s index on %s (%d rows)", self.opts.index_type, modality, rows)
-        table.create_index("vector", config=config, replace=True)
-        return True
-
-    def finalize(self, modalities: Sequence[str]) -> None:
-        """End of a write job: build a missing ANN index once a table is large enough, then optimize all tables."""
-        for modality in modalities:
-            table = self.fingerprints(modality)
-            if table is None:
-                continue
-            if not self.has_vector_index(modality):
-                self.build_vector_index(modality)
-            if not any(idx.columns == ["video_id"] for idx in table.list_indices()):
-                # per-video reads, deletes and the self-exclusion filter of every search use it
-                table.create_scalar_index("video_id", index_type="BTREE")
-            table.optimize(cleanup_older_than=timedelta(days=self.opts.cleanup_older_than_days))
-        self._videos().optimize(cleanup_older_than=timedelta(days=self.opts.cleanup_older_than_days))
+    # --- writes -----------------------------------------------------------------------------------
+    def drop_other_versions(self, video_ids: list[str], written: list[str]) -> None:
+        """Delete the sets rows of ``video_ids`` made by model versions other than the ``written`` ones."""
+        table = self.table(SETS_TABLE)
+        if table is None:
+            return
+        for part in chunks(video_ids):
+            predicate = f"video_id IN {sql_list(part)} AND model_version NOT IN {sql_list(written)}"
+            if table.count_rows(predicate):
+                table.delete(predicate)

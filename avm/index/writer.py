@@ -2,44 +2,129 @@
 
 from __future__ import annotations
 
+import json
+from datetime import UTC, datetime
+
 import pyarrow as pa
 
-from avm.index.store import FingerprintStore
+from avm.index.maintenance import clear_leftovers
+from avm.index.store import SETS_TABLE, VIDEOS_TABLE, FingerprintStore, new_batch_id, set_key
+from avm.schema import FINGERPRINT_SETS_SCHEMA, VIDEOS_SCHEMA
+from avm.types import Fingerprints
+
+
+def video_row(video_id: str, uri: str, status: str, *, duration: float = 0.0, streams: str = "[]",
+              content_hash: str | None = None, file_size: int | None = None, file_mtime: float | None = None,
+              error: str | None = None, model_versions: dict[str, str] | None = None,
+              n_intervals: int = 0) -> pa.Table:
+    """One row of the videos table."""
+    return pa.Table.from_pylist([{
+        "video_id": video_id, "uri": uri, "duration": duration, "streams": streams, "content_hash": content_hash,
+        "file_size": file_size, "file_mtime": file_mtime, "status": status, "error": error or None,
+        "ingested_at": datetime.now(UTC), "model_versions": json.dumps(model_versions or {}),
+        "n_intervals": n_intervals,
+    }], schema=VIDEOS_SCHEMA)
+
+
+def store_videos(store: FingerprintStore, prints: dict[str, dict[str, Fingerprints]],
+                 durations: dict[str, float] | None = None) -> None:
+    """Store already fingerprinted videos as ``ok`` in one commit (video id → modality → fingerprints; the model
+    versions are the fingerprints' own): for tools and tests that make fingerprints without files."""
+    versions = {m: fp.model_version or "unversioned" for videos in prints.values() for m, fp in videos.items()}
+    writer = BatchedWriter(store, versions)
+    for video_id, by_modality in prints.items():
+        duration = (durations or {}).get(video_id) or max((float(fp.t_end.max()) for fp in by_modality.values()
+                                                           if len(fp)), default=0.0)
+        writer.add(video_id, by_modality, video_row(video_id, video_id, "ok", duration=duration,
+                                                    model_versions=versions,
+                                                    n_intervals=sum(len(fp) for fp in by_modality.values())))
+    writer.flush()
+
+
+def commit(store: FingerprintStore, batch_id: int, versions: dict[str, str], prints: dict[str, pa.Table],
+           sets: pa.Table, videos: pa.Table | None, activate: bool) -> None:
+    """Write one batch under the commit lock: fingerprints, then their sets rows, then the videos rows; then drop
+    what they replace (see :mod:`avm.index.store`).
+
+    ``versions`` names the model version of each modality in ``prints``/``sets``. With ``activate`` (an ingest),
+    those versions must be the active ones (they become so in a new store); a reindex writes versions that are
+    not active yet.
+    """
+    with store.lock.held():
+        if activate:
+            store.check_versions(versions)
+            missing = {m: v for m, v in versions.items() if m not in store.active_versions()}
+            if missing:
+                store.activate(missing)
+        for modality, rows in prints.items():
+            if rows.num_rows:
+                dim = rows.schema.field("vector").type.list_size
+                store.fingerprints_for_writing(modality, versions[modality], dim).add(rows)
+        if sets.num_rows:
+            (store.writable_table(SETS_TABLE, FINGERPRINT_SETS_SCHEMA).merge_insert("set_key")
+             .when_matched_update_all().when_not_matched_insert_all().execute(sets))
+        ids: list[str] = sorted(set(sets["video_id"].to_pylist()))
+        if videos is not None and videos.num_rows:
+            videos = videos.select(VIDEOS_SCHEMA.names).cast(VIDEOS_SCHEMA)
+            (store.writable_table(VIDEOS_TABLE, VIDEOS_SCHEMA).merge_insert("video_id")
+             .when_matched_update_all().when_not_matched_insert_all().execute(videos))
+            ids = sorted(set(ids) | set(videos["video_id"].to_pylist()))
+            # new content under an id: what other model versions hold of it is stale
+            store.drop_other_versions(ids, list(versions.values()))
+        if store.lock.exclusive and ids:
+            clear_leftovers(store, ids)
+    store.refresh()
 
 
 class BatchedWriter:
-    """Collects rows and commits them when ``max_rows`` fingerprint rows are pending (and at ``flush``).
+    """Collects videos and commits them (:func:`commit`) once ``max_rows`` fingerprint rows are
+    pending, and at :meth:`flush`.
 
-    Within a flush, every modality's fingerprints are committed before the videos rows that mark them
-    ``ok``, so an interrupted job never leaves an ``ok`` video with missing fingerprints.
+    ``versions`` is the model version of each modality written. An ingest (``activate``) writes the catalog's
+    active versions and a videos row per file; a reindex writes fingerprints of other versions only.
     """
 
-    def __init__(self, store: FingerprintStore, max_rows: int = 500_000) -> None:
-        self.store = store
-        self.max_rows = max_rows
-        self._fingerprints: dict[str, list[pa.Table]] = {}
+    def __init__(self, store: FingerprintStore, versions: dict[str, str], max_rows: int = 500_000,
+                 activate: bool = True) -> None:
+        self.store, self.versions, self.max_rows, self.activate = store, dict(versions), max_rows, activate
+        self.batch_id = new_batch_id()
+        self._prints: dict[str, list[pa.Table]] = {}
+        self._sets: list[dict[str, object]] = []
         self._videos: list[pa.Table] = []
         self._pending = 0
         self.rows_written: dict[str, int] = {}
         self.commits = 0
 
-    def add(self, video_row: pa.Table, fingerprints: dict[str, pa.Table] | None = None) -> None:
-        """Queue one video's row and its fingerprint rows per modality."""
-        for modality, rows in (fingerprints or {}).items():
-            self._fingerprints.setdefault(modality, []).append(rows)
-            self._pending += rows.num_rows
-        self._videos.append(video_row)
+    def add(self, video_id: str, prints: dict[str, Fingerprints] | None, video_row: pa.Table | None = None) -> None:
+        """Queue one video: its fingerprints per modality (None: it has none to store, e.g. a failed file) and
+        its videos row. A modality absent from ``prints`` is stored as an empty set (the file lacks it)."""
+        now = datetime.now(UTC)
+        for modality, version in self.versions.items():
+            if prints is None:
+                break
+            found = prints.get(modality)
+            rows = found.to_rows(video_id, self.batch_id) if found is not None and len(found) else None
+            if rows is not None:
+                self._prints.setdefault(modality, []).append(rows)
+                self._pending += rows.num_rows
+            self._sets.append({"set_key": set_key(modality, version, video_id), "video_id": video_id,
+                               "modality": modality, "model_version": version, "batch_id": self.batch_id,
+                               "n_intervals": 0 if rows is None else rows.num_rows, "written_at": now})
+        if video_row is not None:
+            self._videos.append(video_row)
         if self._pending >= self.max_rows:
             self.flush()
 
     def flush(self) -> None:
-        """Commit everything queued: fingerprints first, then the videos rows."""
-        for modality, tables in self._fingerprints.items():
-            rows = pa.concat_tables(tables)
-            self.store.add_fingerprints(modality, rows)
+        """Commit everything queued as one batch."""
+        if not (self._sets or self._videos):
+            return
+        prints = {m: pa.concat_tables(tables) for m, tables in self._prints.items()}
+        sets = pa.Table.from_pylist(self._sets, schema=FINGERPRINT_SETS_SCHEMA)
+        videos = pa.concat_tables(self._videos) if self._videos else None
+        commit(self.store, self.batch_id, self.versions, prints, sets, videos, activate=self.activate)
+        for modality, rows in prints.items():
             self.rows_written[modality] = self.rows_written.get(modality, 0) + rows.num_rows
-            self.commits += 1
-        if self._videos:
-            self.store.upsert_videos(pa.concat_tables(self._videos))
-            self.commits += 1
-        self._fingerprints, self._videos, self._pending = {}, [], 0
+        self.commits += 1
+        self._prints, self._sets, self._videos, self._pending = {}, [], [], 0
+        self.batch_id = new_batch_id()

@@ -146,14 +146,14 @@ def _cache_key(store: FingerprintStore, opts: dict[str, MatchOptions], k: int) -
 
 
 def _null_videos(store: FingerprintStore, hours: float, seed: int = 0) -> list[tuple[str, float]]:
-    """A seeded random sample of ok catalog videos adding up to about ``hours`` of media."""
-    videos = store.ok_videos(["video_id", "duration"]).to_pylist()
+    """A seeded random sample of searchable catalog videos adding up to about ``hours`` of media."""
+    videos = list(store.snapshot().durations.items())  # in the videos table's order
     order = np.random.default_rng(seed).permutation(len(videos))
     picked, total = [], 0.0
     for i in order:
         if total >= hours * 3600:
             break
-        picked.append((videos[i]["video_id"], float(videos[i]["duration"] or 0.0)))
+        picked.append(videos[i])
         total += picked[-1][1]
     return picked
 

@@ -26,15 +26,17 @@ def reference_lookup(store: FingerprintStore, size: int = REFERENCE_CACHE_SIZE) 
 
 def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Fingerprints], k: int,
                 opts: dict[str, MatchOptions], references: ReferenceLookup | None = None,
-                fuse: FuseOptions | None = None, shared: SharedContent | None = None) -> list[Segment]:
+                fuse: FuseOptions | None = None, shared: SharedContent | None = None,
+                exclude_self: bool = False) -> list[Segment]:
     """Search every interval of one query in each modality's table, align and refine the hits, fuse the modalities.
 
-    A catalog video with the query's own id is excluded (a video never matches itself), and so are hits on
+    With ``exclude_self`` (the query is a catalog video) the video with its id is excluded; so are hits on
     content ``shared`` by ``calibration.shared_min_videos`` or more catalog videos. ``references`` (by default a
     lookup for this query alone) gives the references' stored fingerprints for refinement.
     """
     shared = shared or SharedContent()
-    hits = {m: shared.drop_hits(m, knn(store, m, fp.vectors, k, exclude_video_id=query_id),
+    exclude = query_id if exclude_self else None
+    hits = {m: shared.drop_hits(m, knn(store, m, fp.vectors, k, exclude_video_id=exclude),
                                 opts[m].calibration.shared_min_videos)
             for m, fp in prints.items() if len(fp.vectors)}
     return match_segments(query_id, prints, hits, opts, references=references or reference_lookup(store), fuse=fuse)

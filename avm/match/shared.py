@@ -173,11 +173,11 @@ def _lines_of(video_id: str, prints: Fingerprints, hits: Hits, level: float,
 
 def find_shared_content(store: FingerprintStore, modality: str, opts: CalibrationOptions, k: int,
                         references: ReferenceLookup) -> dict[str, DepthSpans]:
-    """Every ok catalog video's spans of ``modality`` whose content recurs in other ones (see the module
+    """Every searchable catalog video's spans of ``modality`` whose content recurs in other ones (see the module
     docstring), with how many other videos hold each stretch."""
     level = opts.shared_similarity
     spans: dict[str, PartnerSpans] = {}
-    for video_id in store.ok_videos(["video_id"])["video_id"].to_pylist():
+    for video_id in store.snapshot().durations:
         prints = references(modality, video_id)
         if prints is None or len(prints) < 2:
             continue

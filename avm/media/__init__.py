@@ -11,8 +11,8 @@ from avm.media.decode import (
 )
 from avm.media.errors import MediaError
 from avm.media.hashing import content_hash
-from avm.media.probe import MediaInfo, StreamInfo, probe
+from avm.media.probe import MEDIA_FORMATS, MediaInfo, StreamInfo, probe
 from avm.media.tools import ffmpeg_exe
 
-__all__ = ["DecodedMedia", "DecodeOptions", "MediaError", "MediaInfo", "StreamInfo", "content_hash", "decode",
-           "decode_audio", "decode_frames", "decode_still", "ffmpeg_exe", "probe", "remove_black_bars"]
+__all__ = ["MEDIA_FORMATS", "DecodedMedia", "DecodeOptions", "MediaError", "MediaInfo", "StreamInfo", "content_hash",
+           "decode", "decode_audio", "decode_frames", "decode_still", "ffmpeg_exe", "probe", "remove_black_bars"]

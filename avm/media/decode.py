@@ -1,11 +1,15 @@
 """Decode media to normalised arrays through ffmpeg pipes (ffmpeg-python, never a shell, no temp files).
 
 Audio becomes 16 kHz mono float32; video becomes grayscale frames at a fixed rate, fitted into a small
-square with the picture's own black letterbox/pillarbox bars cropped away.
+square with the picture's own black letterbox/pillarbox bars cropped away. A truncated or corrupt file is
+noticed (ffmpeg's error lines, and less decoded than the probe promised) and either kept or refused.
 """
 
 from __future__ import annotations
 
+import re
+import subprocess
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -13,9 +17,13 @@ import ffmpeg
 import numpy as np
 
 from avm.media.errors import MediaError
-from avm.media.probe import MediaInfo, probe
+from avm.media.probe import MEDIA_FORMATS, MediaInfo, format_refused, probe, sniff_format
 from avm.media.source import check_input
 from avm.media.tools import ffmpeg_exe
+
+_ADDRESS = re.compile(r" @ 0x[0-9a-fA-F]+")  # "[aac @ 0x55d0...]" → "[aac]"
+_MAX_MESSAGE = 200
+ON_DAMAGE = ("partial", "fail")
 
 
 @dataclass
@@ -29,6 +37,22 @@ class DecodeOptions:
     max_bar_fraction: float = 0.35  # never crop more than this from one side
     ffmpeg_threads: int = 1
     allowed_schemes: tuple[str, ...] = ()  # URL schemes ffmpeg may open besides local files, e.g. (http, https)
+    allowed_formats: tuple[str, ...] = MEDIA_FORMATS  # container formats (demuxer names) that may be opened
+    # a damaged file (ffmpeg reports errors, or it decodes shorter than probed): "partial" keeps what decodes and
+    # says why in DecodedMedia.damage; "fail" raises MediaError
+    on_damage: str = "partial"
+    max_missing_seconds: float = 1.0  # a stream may decode this much shorter than probed ...
+    max_missing_fraction: float = 0.01  # ... plus this fraction of its probed duration (and one frame interval)
+    decode_timeout_seconds: float = 600.0  # ffmpeg is killed when one file takes longer; 0 = no limit
+
+    def __post_init__(self) -> None:
+        if self.on_damage not in ON_DAMAGE:
+            raise ValueError(f"media.on_damage must be one of {list(ON_DAMAGE)}, not {self.on_damage!r}")
+        if not self.allowed_formats:
+            raise ValueError("media.allowed_formats is empty: no file could be opened")
+        for name in ("max_missing_seconds", "max_missing_fraction", "decode_timeout_seconds"):
+            if getattr(self, name) < 0:
+                raise ValueError(f"media.{name} must be >= 0, not {getattr(self, name)}")
 
 
 @dataclass
@@ -41,24 +65,56 @@ class DecodedMedia:
     frames: np.ndarray | None  # uint8 [n_frames, h, w], bars removed
     frame_rate: float
     crop: tuple[int, int, int, int] | None = None  # top, bottom, left, right bars removed (pixels at frame_size)
+    damage: str | None = None  # why the file looks truncated or corrupt (on_damage="partial"); None when healthy
 
 
-def _run(stream: ffmpeg.nodes.OutputStream, uri: str) -> bytes:
+def _deadline(opts: DecodeOptions) -> float | None:
+    return time.monotonic() + opts.decode_timeout_seconds if opts.decode_timeout_seconds else None
+
+
+def _run(stream: ffmpeg.nodes.OutputStream, uri: str, opts: DecodeOptions,
+         deadline: float | None) -> tuple[bytes, list[str]]:
+    """Run ffmpeg until it ends or ``deadline`` passes (then kill it); return its output and its error lines."""
+    too_slow = f"decoding took longer than {opts.decode_timeout_seconds:g} s (media.decode_timeout_seconds)"
+    timeout = None if deadline is None else deadline - time.monotonic()
+    if timeout is not None and timeout <= 0:
+        raise MediaError(uri, too_slow)
+    proc = stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error").run_async(
+        cmd=ffmpeg_exe(), pipe_stdout=True, pipe_stderr=True)
     try:
-        out, _ = stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error").run(
-            cmd=ffmpeg_exe(), capture_stdout=True, capture_stderr=True)
-    except ffmpeg.Error as exc:
-        message = (exc.stderr or b"").decode("utf-8", "replace").strip().splitlines()
-        raise MediaError(uri, f"ffmpeg failed: {' | '.join(message[-3:]) or 'no message'}") from exc
-    return out
+        out, err = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise MediaError(uri, too_slow) from None
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    lines = [_ADDRESS.sub("", line)[:_MAX_MESSAGE] for line in err.decode("utf-8", "replace").splitlines()
+             if line.strip()]
+    if proc.returncode != 0:
+        if any("Format not on whitelist" in line for line in lines):
+            raise MediaError(uri, format_refused(sniff_format(*check_input(uri, opts.allowed_schemes))))
+        raise MediaError(uri, f"ffmpeg failed: {' | '.join(lines[-3:]) or 'no message'}")
+    return out, lines
+
+
+def _input(uri: str, opts: DecodeOptions) -> ffmpeg.nodes.FilterableStream:
+    target, protocols = check_input(uri, opts.allowed_schemes)
+    return ffmpeg.input(target, protocol_whitelist=protocols, format_whitelist=",".join(opts.allowed_formats),
+                        threads=opts.ffmpeg_threads)
+
+
+def _checked(uri: str, opts: DecodeOptions, result: tuple[np.ndarray, list[str]]) -> np.ndarray:
+    """The decoded array; with on_damage="fail", MediaError when ffmpeg reported errors."""
+    data, errors = result
+    if errors and opts.on_damage == "fail":
+        raise MediaError(uri, f"ffmpeg: {errors[0]}")
+    return data
 
 
 def decode_audio(uri: str, opts: DecodeOptions) -> np.ndarray:
     """Decode the first audio stream of ``uri`` to mono float32 at ``opts.sample_rate``."""
-    target, protocols = check_input(uri, opts.allowed_schemes)
-    stream = (ffmpeg.input(target, protocol_whitelist=protocols, threads=opts.ffmpeg_threads)["a:0"]
-              .output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=opts.sample_rate))
-    return np.frombuffer(_run(stream, uri), dtype=np.float32)
+    return _checked(uri, opts, _audio(uri, opts, _deadline(opts)))
 
 
 def decode_frames(uri: str, opts: DecodeOptions) -> np.ndarray:
@@ -67,26 +123,32 @@ def decode_frames(uri: str, opts: DecodeOptions) -> np.ndarray:
     The picture keeps its display aspect ratio and is padded with black to a square; the padding and
     any black bars in the picture itself are removed afterwards by :func:`remove_black_bars`.
     """
-    return _gray_frames(uri, opts, opts.frame_rate)
+    return _checked(uri, opts, _gray_frames(uri, opts, opts.frame_rate, _deadline(opts)))
 
 
 def decode_still(uri: str, opts: DecodeOptions) -> np.ndarray:
     """Decode a picture (JPEG, PNG, WebP...) like a video frame: gray uint8 [1, S, S], fitted and padded as
     :func:`decode_frames` does (a still has no frame rate, so none is imposed)."""
-    return _gray_frames(uri, opts, None)[:1]
+    return _checked(uri, opts, _gray_frames(uri, opts, None, _deadline(opts)))[:1]
 
 
-def _gray_frames(uri: str, opts: DecodeOptions, frame_rate: float | None) -> np.ndarray:
-    target, protocols = check_input(uri, opts.allowed_schemes)
+def _audio(uri: str, opts: DecodeOptions, deadline: float | None) -> tuple[np.ndarray, list[str]]:
+    stream = _input(uri, opts)["a:0"].output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=opts.sample_rate)
+    raw, errors = _run(stream, uri, opts, deadline)
+    return np.frombuffer(raw, dtype=np.float32), errors
+
+
+def _gray_frames(uri: str, opts: DecodeOptions, frame_rate: float | None,
+                 deadline: float | None) -> tuple[np.ndarray, list[str]]:
     size = opts.frame_size
-    video = ffmpeg.input(target, protocol_whitelist=protocols, threads=opts.ffmpeg_threads)["v:0"]
+    video = _input(uri, opts)["v:0"]
     if frame_rate is not None:
         video = video.filter("fps", fps=frame_rate)
     video = (video.filter("scale", "iw*sar", "ih").filter("setsar", 1)
              .filter("scale", size, size, force_original_aspect_ratio="decrease", flags="area")
              .filter("pad", size, size, "(ow-iw)/2", "(oh-ih)/2", color="black"))
-    raw = _run(video.output("pipe:", format="rawvideo", pix_fmt="gray"), uri)
-    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, size, size)
+    raw, errors = _run(video.output("pipe:", format="rawvideo", pix_fmt="gray"), uri, opts, deadline)
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, size, size), errors
 
 
 def _bar_extent(profile: np.ndarray, threshold: int, limit: int) -> int:
@@ -111,17 +173,44 @@ def remove_black_bars(frames: np.ndarray, threshold: int, max_fraction: float) -
     return frames[:, top:h - bottom, left:w - right], (top, bottom, left, right)
 
 
+def _probed_seconds(info: MediaInfo, kind: str) -> float:
+    """The probed duration of the first ``kind`` stream, else of the whole file."""
+    return next((s.duration for s in info.streams if s.type == kind and s.duration), info.duration)
+
+
+def _shortfall(kind: str, decoded: float, probed: float, opts: DecodeOptions, slack: float = 0.0) -> str | None:
+    """Why ``decoded`` seconds of a ``kind`` stream probed at ``probed`` seconds is too short, or None."""
+    if probed - decoded > opts.max_missing_seconds + opts.max_missing_fraction * probed + slack:
+        return f"decoded {decoded:.1f} s of {probed:.1f} s probed ({kind})"
+    return None
+
+
 def decode(uri: str, opts: DecodeOptions, info: MediaInfo | None = None,
            modalities: Sequence[str] = ("audio", "visual")) -> DecodedMedia:
-    """Probe ``uri`` and decode each of ``modalities`` (``audio``, ``visual``) that it has."""
-    info = info or probe(uri, opts.allowed_schemes)
-    audio = decode_audio(uri, opts) if "audio" in modalities and info.has_audio else None
-    frames, crop = None, None
+    """Probe ``uri`` and decode each of ``modalities`` (``audio``, ``visual``) that it has.
+
+    A damaged file raises MediaError with ``opts.on_damage="fail"``; else what decodes is returned and
+    ``damage`` says what is wrong. The whole call is bounded by ``opts.decode_timeout_seconds``.
+    """
+    deadline = _deadline(opts)
+    info = info or probe(uri, opts.allowed_schemes, opts.allowed_formats)
+    audio, frames, crop, errors, short = None, None, None, [], []
+    if "audio" in modalities and info.has_audio:
+        audio, lines = _audio(uri, opts, deadline)
+        errors += lines
+        short.append(_shortfall("audio", len(audio) / opts.sample_rate, _probed_seconds(info, "audio"), opts))
     if "visual" in modalities and info.has_video:
-        frames, crop = remove_black_bars(decode_frames(uri, opts), opts.bar_threshold, opts.max_bar_fraction)
+        raw, lines = _gray_frames(uri, opts, opts.frame_rate, deadline)
+        errors += lines
+        short.append(_shortfall("video", len(raw) / opts.frame_rate, _probed_seconds(info, "video"), opts,
+                                slack=1 / opts.frame_rate))
+        frames, crop = remove_black_bars(raw, opts.bar_threshold, opts.max_bar_fraction)
+    damage = "; ".join([s for s in short if s] + [f"ffmpeg: {line}" for line in errors[:1]]) or None
     if (audio is None or audio.size == 0) and (frames is None or len(frames) == 0):
-        raise MediaError(uri, "decoded no audio samples and no video frames")
+        raise MediaError(uri, "decoded no audio samples and no video frames" + (f"; {damage}" if damage else ""))
+    if damage and opts.on_damage == "fail":
+        raise MediaError(uri, damage)
     return DecodedMedia(info=info, audio=audio if audio is not None and audio.size else None,
                         sample_rate=opts.sample_rate,
                         frames=frames if frames is not None and len(frames) else None,
-                        frame_rate=opts.frame_rate, crop=crop)
+                        frame_rate=opts.frame_rate, crop=crop, damage=damage)

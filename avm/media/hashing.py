@@ -3,19 +3,29 @@
 from __future__ import annotations
 
 import hashlib
+import os
+import stat
 
-from avm.media.source import local_path
+from avm.media.errors import MediaError
+from avm.media.source import local_path, regular_file
 
 _CHUNK = 1 << 20
 
 
 def content_hash(uri: str) -> str | None:
-    """BLAKE2b-128 of a local file's bytes (hex); None for remote URIs, which are not read twice."""
+    """BLAKE2b-128 of a local file's bytes (hex); None for remote URIs, which are not read twice.
+
+    Raises MediaError for anything but a regular file (a FIFO or device is never read).
+    """
     path = local_path(uri)
     if path is None:
         return None
+    regular_file(uri, path)
     digest = hashlib.blake2b(digest_size=16)
-    with open(path, "rb") as handle:
+    # non-blocking open: a FIFO swapped in after the check cannot make open() wait; fstat then refuses it
+    with os.fdopen(os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0)), "rb") as handle:
+        if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+            raise MediaError(uri, "not a regular file")
         while chunk := handle.read(_CHUNK):
             digest.update(chunk)
     return digest.hexdigest()

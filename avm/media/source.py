@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import stat
 from urllib.parse import urlparse
 
 from avm.media.errors import MediaError
@@ -12,6 +13,9 @@ _PROTOCOLS_FOR_SCHEME = {
     "http": ("http", "tcp"),
     "https": ("https", "tls", "tcp", "http"),
 }
+
+_SPECIAL_FILES = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
+                  (stat.S_ISBLK, "a block device"))
 
 
 def uri_scheme(uri: str) -> str:
@@ -29,20 +33,33 @@ def local_path(uri: str) -> str | None:
     return urlparse(uri).path if uri.startswith("file://") else uri
 
 
+def regular_file(uri: str, path: str) -> os.stat_result:
+    """The status of the local file ``path`` (symlinks followed); MediaError unless it is a regular file."""
+    try:
+        status = os.stat(path)
+    except FileNotFoundError:
+        raise MediaError(uri, "file does not exist") from None
+    except OSError as exc:
+        raise MediaError(uri, f"cannot be read ({exc.strerror or exc})") from None
+    if stat.S_ISDIR(status.st_mode):
+        raise MediaError(uri, "is a directory, not a media file")
+    if not stat.S_ISREG(status.st_mode):
+        kind = next((name for test, name in _SPECIAL_FILES if test(status.st_mode)), "an unknown kind of file")
+        raise MediaError(uri, f"not a regular file ({kind})")
+    return status
+
+
 def check_input(uri: str, allowed_schemes: tuple[str, ...] = ()) -> tuple[str, str]:
     """Validate ``uri`` against the whitelist; return (what to pass to ffmpeg, its protocol whitelist).
 
-    Local files must exist and be non-empty. Any other scheme must be listed in ``allowed_schemes``.
+    Local files must be existing, non-empty regular files (devices, FIFOs and sockets are refused before anything
+    reads them). Any other scheme must be listed in ``allowed_schemes``.
     """
     scheme = uri_scheme(uri)
     if scheme == "file":
         path = local_path(uri)
         assert path is not None
-        if not os.path.exists(path):
-            raise MediaError(uri, "file does not exist")
-        if os.path.isdir(path):
-            raise MediaError(uri, "is a directory, not a media file")
-        if os.path.getsize(path) == 0:
+        if regular_file(uri, path).st_size == 0:
             raise MediaError(uri, "file is empty (0 bytes)")
         return path, "file,pipe"
     if scheme not in allowed_schemes:

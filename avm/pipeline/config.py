@@ -62,6 +62,7 @@ class IngestConfig(CatalogConfig):
     ray: RayOptions = field(default_factory=RayOptions)
     input: str = MISSING  # a manifest (CSV, Parquet, JSONL), a directory or a glob
     write_batch_rows: int = 500_000  # fingerprint rows per commit
+    on_change: str = "replace"  # an id the catalog holds with another file: replace (fingerprint again) | refuse
 
 
 @dataclass
@@ -71,6 +72,44 @@ class ScanConfig(MatchingConfig):
     ray: RayOptions = field(default_factory=RayOptions)
     queries: str = "catalog"  # a manifest, a directory or a glob; "catalog": every catalog video against the others
     output_dir: str = "${paths.output_dir}/scan"
+
+
+@dataclass
+class ReindexConfig(CatalogConfig):
+    """``avm reindex``: switch the catalog to the configured models (build), back (rollback), or drop old tables."""
+
+    ray: RayOptions = field(default_factory=RayOptions)
+    action: str = "build"  # build | rollback | cleanup
+    write_batch_rows: int = 500_000  # fingerprint rows per commit
+    catch_up_rounds: int = 5  # passes over videos ingested while it ran, before the swap
+
+
+@dataclass
+class StoreConfig:
+    """The groups of jobs that only read or edit the store's tables (delete, list, stats)."""
+
+    paths: PathsConfig = field(default_factory=PathsConfig)
+    index: IndexOptions = field(default_factory=IndexOptions)
+
+
+@dataclass
+class DeleteConfig(StoreConfig):
+    """``avm delete``: take videos down (by ``ids`` and/or the ids of a ``manifest``), with a reason for the audit."""
+
+    ids: list[str] = field(default_factory=list)
+    manifest: str | None = None  # a manifest, directory or glob: the ids its files get (avm.manifest.read_inputs)
+    reason: str = MISSING  # recorded in the audit table
+    user: str | None = None  # recorded in the audit table (default: the login name)
+    dry_run: bool = False  # report what would be removed, remove nothing
+
+
+@dataclass
+class InventoryConfig(StoreConfig):
+    """``avm list`` / ``avm stats``: what the catalog holds, printed and written as Parquet/JSON."""
+
+    status: str | None = None  # list only videos with this status (ok, partial, failed, duplicate)
+    output: str = "${paths.output_dir}/catalog"  # folder for videos.parquet / stats.json
+    limit: int = 50  # rows printed by avm list (the Parquet file has them all)
 
 
 @dataclass

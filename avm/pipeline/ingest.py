@@ -2,24 +2,30 @@
 
 from __future__ import annotations
 
-import json
 import logging
 import os
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 
 import pyarrow as pa
 
+from avm.errors import UserError
 from avm.fingerprint import FingerprintOptions
-from avm.index import BatchedWriter, FingerprintStore
+from avm.index import BatchedWriter, FingerprintStore, clear_leftovers, finalize, video_row
 from avm.manifest import ManifestEntry
+from avm.media.source import local_path
 from avm.models import build_model
 from avm.pipeline.config import IngestConfig
 from avm.pipeline.progress import Progress
 from avm.pipeline.ray_adapter import iter_rows, map_stage, ray_session, rows_dataset
 from avm.pipeline.rows import FingerprintedRow, MediaRow
 from avm.pipeline.stages import DecodeStage, FingerprintStage
-from avm.schema import VIDEO_STATUS_DUPLICATE, VIDEO_STATUS_FAILED, VIDEO_STATUS_OK, VIDEOS_SCHEMA
+from avm.schema import (
+    LIVE_STATUSES,
+    VIDEO_STATUS_DUPLICATE,
+    VIDEO_STATUS_FAILED,
+    VIDEO_STATUS_OK,
+    VIDEO_STATUS_PARTIAL,
+)
 
 log = logging.getLogger(__name__)
 
@@ -29,8 +35,10 @@ class IngestSummary:
     """What an ingest run did."""
 
     files: int = 0
-    skipped: int = 0  # already ingested (same video_id, status ok)
+    skipped: int = 0  # already ingested (same id, same file, every modality fingerprinted by the active model)
     ingested: int = 0
+    replaced: int = 0  # of those ingested: an id whose file changed, fingerprinted again and replaced
+    partial: int = 0  # of those ingested: damaged files, fingerprinted as far as they decoded
     duplicates: int = 0  # same bytes as a video already in the catalog under another id
     failed: int = 0
     audio_hours: float = 0.0
@@ -41,27 +49,38 @@ class IngestSummary:
     realtime_factor_per_core: float = 0.0
     rows_written: dict[str, int] = field(default_factory=dict)
     commits: int = 0
+    index: dict[str, str] = field(default_factory=dict)  # what the index policy did per table
     failures: list[tuple[str, str]] = field(default_factory=list)
+    damaged: list[tuple[str, str]] = field(default_factory=list)
 
     def lines(self) -> list[str]:
         """A human-readable summary."""
-        out = [f"files: {self.files} (ingested {self.ingested}, already there {self.skipped}, "
-               f"duplicates {self.duplicates}, failed {self.failed})",
+        out = [f"files: {self.files} (ingested {self.ingested} of which replaced {self.replaced} and partial "
+               f"{self.partial}, already there {self.skipped}, duplicates {self.duplicates}, failed {self.failed})",
                f"media: {self.media_hours:.3f} h ({self.audio_hours:.3f} h audio, {self.video_hours:.3f} h video) "
                f"in {self.wall_seconds:.1f} s = {self.realtime_factor:.0f}× realtime "
                f"({self.realtime_factor_per_core:.0f}× per core)",
-               f"fingerprint rows written: {self.rows_written} in {self.commits} commits"]
+               f"fingerprint rows written: {self.rows_written} in {self.commits} commits; index: {self.index}"]
+        out += [f"PARTIAL {video_id}: {reason}" for video_id, reason in self.damaged]
         out += [f"FAILED {video_id}: {error}" for video_id, error in self.failures]
         return out
 
 
+def file_signature(uri: str) -> tuple[int | None, float | None]:
+    """(size, modification time) of a local file, (None, None) for a remote URI or a missing file."""
+    path = local_path(uri)
+    try:
+        info = os.stat(path) if path is not None else None
+    except OSError:
+        info = None
+    return (info.st_size, info.st_mtime) if info is not None else (None, None)
+
+
 def _video_row(row: FingerprintedRow, status: str, error: str, n_intervals: int) -> pa.Table:
-    return pa.Table.from_pylist([{
-        "video_id": row.video_id, "uri": row.uri, "duration": row.duration, "streams": row.streams_json,
-        "content_hash": row.content_hash or None, "status": status, "error": error or None,
-        "ingested_at": datetime.now(UTC), "model_versions": json.dumps(row.model_versions),
-        "n_intervals": n_intervals,
-    }], schema=VIDEOS_SCHEMA)
+    size, mtime = file_signature(row.uri)
+    return video_row(row.video_id, row.uri, status, duration=row.duration, streams=row.streams_json,
+                     content_hash=row.content_hash or None, file_size=size, file_mtime=mtime, error=error,
+                     model_versions=row.model_versions, n_intervals=n_intervals)
 
 
 def model_versions(fingerprint: FingerprintOptions) -> dict[str, str]:
@@ -69,22 +88,54 @@ def model_versions(fingerprint: FingerprintOptions) -> dict[str, str]:
     return {m: build_model(fingerprint.model(m).spec())[1] for m in fingerprint.modalities}
 
 
+def _plan(entries: list[ManifestEntry], store: FingerprintStore, modalities: tuple[str, ...], on_change: str,
+          summary: IngestSummary) -> list[ManifestEntry]:
+    """The entries to fingerprint: new ids, failed ones, incomplete ones and (by ``on_change``) changed files."""
+    known = {r["video_id"]: r for r in store.videos(["video_id", "uri", "status", "file_size", "file_mtime"])
+             .to_pylist()}
+    snapshot = store.snapshot()
+    todo = []
+    for entry in entries:
+        row = known.get(entry.video_id)
+        if row is None or row["status"] not in LIVE_STATUSES:
+            todo.append(entry)
+            continue
+        same_file = row["uri"] == entry.uri and (row["file_size"], row["file_mtime"]) == file_signature(entry.uri)
+        complete = all(snapshot.batch_of(m, entry.video_id) is not None for m in modalities)
+        if same_file and complete:
+            summary.skipped += 1
+        elif same_file or on_change == "replace":
+            if not same_file:
+                log.info("%s: the catalog holds another file under this id (%s): fingerprinting it again",
+                         entry.uri, row["uri"])
+            todo.append(entry)
+        else:
+            reason = (f"{entry.uri}: the catalog already holds another file under id {entry.video_id!r} "
+                      f"({row['uri']}); delete it first or set on_change=replace")
+            summary.failed += 1
+            summary.failures.append((entry.video_id, reason))
+            log.warning("%s", reason)
+    return todo
+
+
 def run_ingest(cfg: IngestConfig, entries: list[ManifestEntry]) -> IngestSummary:
     """Fingerprint every entry not already in the catalog and store the results; failures are recorded."""
+    if cfg.on_change not in ("replace", "refuse"):
+        raise UserError(f"on_change must be replace or refuse, not {cfg.on_change!r}")
     store = FingerprintStore(cfg.index)
+    store.check_schema()
     modalities = cfg.model.modalities
-    known = store.videos(["video_id", "status", "content_hash", "model_versions"]).to_pylist()
     current = model_versions(cfg.model)
-    # a video fingerprinted by another model version is done again (re-index on a new model)
-    ok = [r for r in known if r["status"] == VIDEO_STATUS_OK and json.loads(r["model_versions"] or "{}") == current]
-    ok_ids = {r["video_id"] for r in ok}
-    hash_owner = {r["content_hash"]: r["video_id"] for r in ok if r["content_hash"]}
-    todo = [e for e in entries if e.video_id not in ok_ids]
-    summary = IngestSummary(files=len(entries), skipped=len(entries) - len(todo))
-    log.info("ingest: %d files in the input, %d already in the catalog, %d to do", len(entries), summary.skipped, len(todo))
-    # fingerprints of videos not marked ok are leftovers of an interrupted run: remove them before writing again
-    store.delete_fingerprints([e.video_id for e in todo], modalities)
-    writer = BatchedWriter(store, cfg.write_batch_rows)
+    store.check_versions(current)
+    clear_leftovers(store)  # what an interrupted job left behind
+    summary = IngestSummary(files=len(entries))
+    todo = _plan(entries, store, modalities, cfg.on_change, summary)
+    replacing = {e.video_id for e in todo} & set(store.snapshot().durations)
+    live = store.live_videos(["video_id", "content_hash"]).to_pylist()
+    hash_owner = {r["content_hash"]: r["video_id"] for r in live if r["content_hash"]}
+    log.info("ingest: %d files in the input, %d already in the catalog, %d to do", len(entries), summary.skipped,
+             len(todo))
+    writer = BatchedWriter(store, current, cfg.write_batch_rows)
     progress = Progress("ingest", len(todo))
     if todo:
         with ray_session(cfg.ray):
@@ -92,10 +143,10 @@ def run_ingest(cfg: IngestConfig, entries: list[ManifestEntry]) -> IngestSummary
             dataset = map_stage(dataset, DecodeStage(cfg.media, cfg.model.modalities, cfg.ray.decode))
             dataset = map_stage(dataset, FingerprintStage(cfg.model, resources=cfg.ray.embed))
             for row in iter_rows(dataset):
-                _store_one(row, writer, hash_owner, summary)
+                _store_one(row, writer, hash_owner, summary, replacing)
                 progress.update(media_seconds=0.0 if row.error else row.duration, failed=int(bool(row.error)))
         writer.flush()
-    store.finalize(modalities)
+    summary.index = finalize(store, current)
     summary.wall_seconds = progress.elapsed
     summary.media_hours = progress.media_seconds / 3600
     summary.realtime_factor = progress.realtime_factor
@@ -106,23 +157,29 @@ def run_ingest(cfg: IngestConfig, entries: list[ManifestEntry]) -> IngestSummary
 
 
 def _store_one(row: FingerprintedRow, writer: BatchedWriter, hash_owner: dict[str, str],
-               summary: IngestSummary) -> None:
-    """Queue one processed file: error row, duplicate row, or fingerprints plus an ok row."""
+               summary: IngestSummary, replacing: set[str]) -> None:
+    """Queue one processed file: error row, duplicate row, or fingerprints plus an ok (or partial) row."""
     if row.error:
         summary.failed += 1
         summary.failures.append((row.video_id, row.error))
-        writer.add(_video_row(row, VIDEO_STATUS_FAILED, row.error, 0))
+        writer.add(row.video_id, None, _video_row(row, VIDEO_STATUS_FAILED, row.error, 0))
         return
     owner = hash_owner.get(row.content_hash)
     if owner and owner != row.video_id:
         summary.duplicates += 1
-        writer.add(_video_row(row, VIDEO_STATUS_DUPLICATE, f"same content as {owner}", 0))
+        writer.add(row.video_id, None, _video_row(row, VIDEO_STATUS_DUPLICATE, f"same content as {owner}", 0))
         return
-    tables = {m: fp.to_rows(row.video_id) for m, fp in row.prints.items() if len(fp)}
     hours = row.duration / 3600
     summary.audio_hours += hours if row.info.has_audio else 0.0
     summary.video_hours += hours if row.info.has_video else 0.0
     summary.ingested += 1
+    summary.replaced += int(row.video_id in replacing)
     if row.content_hash:
         hash_owner[row.content_hash] = row.video_id
-    writer.add(_video_row(row, VIDEO_STATUS_OK, "", sum(t.num_rows for t in tables.values())), tables)
+    status = VIDEO_STATUS_PARTIAL if row.damage else VIDEO_STATUS_OK
+    if row.damage:
+        summary.partial += 1
+        summary.damaged.append((row.video_id, row.damage))
+        log.warning("%s: damaged, stored as partial: %s", row.uri, row.damage)
+    n_intervals = sum(len(fp) for fp in row.prints.values())
+    writer.add(row.video_id, row.prints, _video_row(row, status, row.damage, n_intervals))

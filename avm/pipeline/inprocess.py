@@ -9,6 +9,7 @@ from avm.index import FingerprintStore
 from avm.manifest import default_video_id
 from avm.match import calibrate_catalog
 from avm.pipeline.config import MatchFileConfig
+from avm.pipeline.ingest import model_versions
 from avm.pipeline.rows import MediaRow
 from avm.pipeline.stage import Row, run_stages
 from avm.pipeline.stages import DecodeStage, FingerprintStage, QueryStage
@@ -32,11 +33,14 @@ def fingerprint_file(decoder: DecodeStage, printer: FingerprintStage, uri: str,
 def match_file(cfg: MatchFileConfig, uri: str) -> list[Segment]:
     """The segment pairs of one file against the catalog: decode, fingerprint, search, align, fuse."""
     modalities = cfg.model.modalities
+    store = FingerprintStore(cfg.index)
+    snapshot = store.require_catalog()
+    store.check_versions(model_versions(cfg.model))
     printing = [DecodeStage(cfg.media, cfg.model.modalities), FingerprintStage(cfg.model, cfg.model.query_steps())]
     (printed,) = run_stages(printing, [MediaRow(uri, default_video_id(uri))])
     _raise_failure(printed)
-    calibration = calibrate_catalog(FingerprintStore(cfg.index), cfg.match.per_modality(modalities), cfg.search.k)
-    query = QueryStage(cfg.index, calibration, cfg.match.fuse, cfg.search.k, modalities)
+    calibration = calibrate_catalog(store, cfg.match.per_modality(modalities), cfg.search.k)
+    query = QueryStage(cfg.index, snapshot, calibration, cfg.match.fuse, cfg.search.k, modalities)
     (result,) = run_stages([query], [printed])
     _raise_failure(result)
     return result.segments

@@ -26,6 +26,11 @@ class DecodedRow(Row):
     content_hash: str = ""
     media: DecodedMedia | None = None
 
+    @property
+    def damage(self) -> str:
+        """Why the file decoded only in part ("" when whole)."""
+        return (self.media.damage or "") if self.media is not None else ""
+
 
 @dataclass
 class FingerprintedRow(Row):
@@ -37,6 +42,7 @@ class FingerprintedRow(Row):
     info: MediaInfo | None = None  # what the probe found (None when decoding failed)
     prints: dict[str, Fingerprints] = field(default_factory=dict)
     model_versions: dict[str, str] = field(default_factory=dict)  # of every configured modality's model
+    damage: str = ""  # why the file decoded only in part ("" when whole)
 
     @property
     def duration(self) -> float:

@@ -12,6 +12,7 @@ from avm.index import FingerprintStore
 from avm.manifest import ManifestEntry
 from avm.match import Calibration, calibrate_catalog
 from avm.pipeline.config import ScanConfig
+from avm.pipeline.ingest import model_versions
 from avm.pipeline.progress import Progress
 from avm.pipeline.ray_adapter import iter_rows, map_stage, ray_session, rows_dataset
 from avm.pipeline.rows import CatalogRow, MediaRow
@@ -53,12 +54,15 @@ def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None) -> ScanResult
     run_id = uuid.uuid4().hex[:12]
     modalities = cfg.model.modalities
     store = FingerprintStore(cfg.index)
+    snapshot = store.require_catalog()
+    store.check_versions(model_versions(cfg.model))
     if queries is None:
-        rows = [CatalogRow(v) for v in sorted(store.ok_videos(["video_id"])["video_id"].to_pylist())]
+        rows = [CatalogRow(v) for v in snapshot.videos()]
         log.info("scan: catalog mode, %d videos against each other", len(rows))
     else:
         rows = [MediaRow(e.uri, e.video_id) for e in queries]
-        log.info("scan: %d query files against %s", len(queries), {m: store.count(m) for m in modalities})
+        log.info("scan: %d query files against %d catalog videos (%s)", len(queries), len(snapshot.durations),
+                 snapshot.versions)
     calibration = calibrate_catalog(store, cfg.match.per_modality(modalities), cfg.search.k)
     progress = Progress("scan", len(rows))
     segments, failed = [], []
@@ -67,7 +71,7 @@ def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None) -> ScanResult
         if queries is not None:
             dataset = map_stage(dataset, DecodeStage(cfg.media, cfg.model.modalities, cfg.ray.decode))
             dataset = map_stage(dataset, FingerprintStage(cfg.model, cfg.model.query_steps(), cfg.ray.embed))
-        query = QueryStage(cfg.index, calibration, cfg.match.fuse, cfg.search.k, modalities, cfg.ray.query)
+        query = QueryStage(cfg.index, snapshot, calibration, cfg.match.fuse, cfg.search.k, modalities, cfg.ray.query)
         for result in iter_rows(map_stage(dataset, query)):
             if result.error:
                 failed.append((result.video_id, result.error))

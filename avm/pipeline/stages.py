@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from avm.fingerprint import Fingerprinter, FingerprintOptions
-from avm.index import FingerprintStore, IndexOptions
+from avm.index import CatalogSnapshot, FingerprintStore, IndexOptions
 from avm.match import Calibration, FuseOptions, ReferenceLookup, match_query, reference_lookup, stored_fingerprints
 from avm.media import DecodeOptions, MediaError, content_hash, decode
 from avm.pipeline.rows import CatalogRow, DecodedRow, FingerprintedRow, MediaRow, QueryResult
@@ -77,7 +77,8 @@ class FingerprintStage(Stage[DecodedRow, FingerprintedRow]):
 
     def _fingerprint(self, row: DecodedRow) -> FingerprintedRow:
         out = FingerprintedRow(row.uri, row.video_id, row.content_hash, row.media.info if row.media else None,
-                               model_versions=dict(self.fingerprinter.versions), error=row.error, cause=row.cause)
+                               model_versions=dict(self.fingerprinter.versions), error=row.error, cause=row.cause,
+                               damage=row.damage)
         prints: dict[str, Fingerprints] = {}
         if not row.error:
             try:
@@ -95,22 +96,24 @@ class FingerprintStage(Stage[DecodedRow, FingerprintedRow]):
 class QueryStage(Stage[FingerprintedRow | CatalogRow, QueryResult]):
     """A query (a fingerprinted file, or a catalog video) → its segment pairs against the rest of the catalog.
 
-    A catalog video never matches itself; its stored fingerprints are the query.
+    Every worker searches the ``snapshot`` the calibration was made on. A catalog video never matches itself (its
+    stored fingerprints are the query); a file is matched against every catalog video, whatever its name.
     """
 
     name = "query"
     default_resources = StageResources(cpus=0.0, actors=1, batch_size=8)  # one actor holding the store connection
 
-    def __init__(self, index: IndexOptions, calibration: Calibration, fuse: FuseOptions, k: int,
-                 modalities: tuple[str, ...], resources: StageResources | None = None) -> None:
+    def __init__(self, index: IndexOptions, snapshot: CatalogSnapshot, calibration: Calibration, fuse: FuseOptions,
+                 k: int, modalities: tuple[str, ...], resources: StageResources | None = None) -> None:
         super().__init__(resources)
-        self.index, self.calibration, self.fuse, self.k, self.modalities = index, calibration, fuse, k, modalities
+        self.index, self.snapshot, self.calibration = index, snapshot, calibration
+        self.fuse, self.k, self.modalities = fuse, k, modalities
         self.store: FingerprintStore | None = None
         self.references: ReferenceLookup | None = None
 
     def setup(self) -> None:
         if self.store is None:
-            self.store = FingerprintStore(self.index)
+            self.store = FingerprintStore(self.index, self.snapshot)
             self.references = reference_lookup(self.store)  # popular references are read once per worker
 
     def process(self, rows: list[FingerprintedRow | CatalogRow]) -> list[QueryResult]:
@@ -128,7 +131,8 @@ class QueryStage(Stage[FingerprintedRow | CatalogRow, QueryResult]):
         try:
             prints = self._stored_prints(row.video_id) if catalog else row.prints
             out.segments = match_query(self.store, row.video_id, prints, self.k, self.calibration.options,
-                                       self.references, self.fuse, self.calibration.shared)
+                                       self.references, self.fuse, self.calibration.shared,
+                                       exclude_self=catalog)
         except Exception as exc:  # every failure becomes the row's error
             out.fail(f"{row.video_id}: search failed: {type(exc).__name__}: {exc}", exc)
             log.warning("%s", out.error)

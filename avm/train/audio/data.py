@@ -101,7 +101,7 @@ def _cache_stem(entry: ManifestEntry, opts: DataOptions) -> str:
     stat = path.stat() if path.exists() else None
     key = (entry.uri, stat.st_size if stat else 0, stat.st_mtime_ns if stat else 0, opts.sample_rate,
            opts.max_track_seconds)
-    return f"{entry.video_id[:60]}-{hashlib.sha1(repr(key).encode()).hexdigest()[:12]}"
+    return f"{entry.video_id[:60].replace('/', '-')}-{hashlib.sha1(repr(key).encode()).hexdigest()[:12]}"
 
 
 def _cached(path: Path, make) -> np.ndarray:

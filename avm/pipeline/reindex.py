@@ -1,0 +1,156 @@
+"""The reindex job: switch the catalog to another model version without stopping scans.
+
+``build`` fingerprints every searchable video with the configured models into tables of their own version (on
+Ray, resumable: a video already done is not done again), trains a fresh ANN index on them, catches up with
+videos ingested meanwhile, and swaps the active versions in one commit under the commit lock. Scans search the
+versions active when they started, so none mixes versions. ``rollback`` makes the previous versions active again;
+``cleanup`` drops the tables of versions that are neither active nor previous.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+from dataclasses import dataclass, field
+
+from avm.errors import UserError
+from avm.index import BatchedWriter, FingerprintStore, finalize
+from avm.index.sql import sql_list
+from avm.index.store import SETS_TABLE
+from avm.pipeline.config import ReindexConfig
+from avm.pipeline.ingest import model_versions
+from avm.pipeline.progress import Progress
+from avm.pipeline.ray_adapter import iter_rows, map_stage, ray_session, rows_dataset
+from avm.pipeline.rows import MediaRow
+from avm.pipeline.stages import DecodeStage, FingerprintStage
+from avm.schema import fingerprint_table_name
+
+log = logging.getLogger(__name__)
+
+ACTIONS = ("build", "rollback", "cleanup")
+
+
+@dataclass
+class ReindexSummary:
+    """What a reindex run did."""
+
+    action: str
+    before: dict[str, str] = field(default_factory=dict)  # active versions when it started
+    after: dict[str, str] = field(default_factory=dict)
+    fingerprinted: int = 0
+    rounds: int = 0
+    rows_written: dict[str, int] = field(default_factory=dict)
+    index: dict[str, str] = field(default_factory=dict)
+    dropped: list[str] = field(default_factory=list)
+    failures: list[tuple[str, str]] = field(default_factory=list)
+    wall_seconds: float = 0.0
+
+    def lines(self) -> list[str]:
+        out = [f"reindex {self.action}: active versions {self.before} → {self.after}"]
+        if self.action == "build":
+            out.append(f"fingerprinted {self.fingerprinted} videos in {self.rounds} rounds ({self.wall_seconds:.1f} s); "
+                       f"rows written {self.rows_written}; index {self.index}")
+        if self.dropped:
+            out.append(f"dropped tables: {self.dropped}")
+        out += [f"FAILED {v}: {e}" for v, e in self.failures]
+        return out
+
+
+def missing_videos(store: FingerprintStore, versions: dict[str, str]) -> list[tuple[str, str]]:
+    """(video id, uri) of searchable videos that lack fingerprints of one of ``versions`` (modality → version)."""
+    live = store.live_videos(["video_id", "uri"])
+    done = [set(store.current_sets(m, v)) for m, v in versions.items()]
+    return [(v, u) for v, u in zip(live["video_id"].to_pylist(), live["uri"].to_pylist(), strict=True)
+            if not all(v in d for d in done)]
+
+
+def run_reindex(cfg: ReindexConfig) -> ReindexSummary:
+    """Run ``cfg.action`` on the catalog."""
+    if cfg.action not in ACTIONS:
+        raise UserError(f"action must be one of {list(ACTIONS)}, not {cfg.action!r}")
+    store = FingerprintStore(cfg.index)
+    store.require_catalog()
+    summary = ReindexSummary(cfg.action, before=store.active_versions())
+    if cfg.action == "rollback":
+        _rollback(store)
+    elif cfg.action == "cleanup":
+        summary.dropped = _cleanup(store)
+    else:
+        _build(cfg, store, summary)
+    summary.after = store.active_versions()
+    return summary
+
+
+def _build(cfg: ReindexConfig, store: FingerprintStore, summary: ReindexSummary) -> None:
+    targets = {m: v for m, v in model_versions(cfg.model).items() if summary.before.get(m) != v}
+    if not targets:
+        log.info("reindex: the catalog is already indexed with the configured models %s", summary.before)
+        return
+    log.info("reindex: %s → %s", {m: summary.before.get(m) for m in targets}, targets)
+    model = dataclasses.replace(cfg.model, modalities=tuple(targets))
+    progress = Progress("reindex", 0)
+    writer = BatchedWriter(store, targets, cfg.write_batch_rows, activate=False)
+    with ray_session(cfg.ray):
+        for summary.rounds in range(1, cfg.catch_up_rounds + 1):
+            todo = [(v, u) for v, u in missing_videos(store, targets) if v not in dict(summary.failures)]
+            if todo:
+                progress.total += len(todo)
+                log.info("reindex round %d: %d videos to fingerprint", summary.rounds, len(todo))
+                dataset = rows_dataset([MediaRow(u, v) for v, u in todo])
+                dataset = map_stage(dataset, DecodeStage(cfg.media, model.modalities, cfg.ray.decode))
+                dataset = map_stage(dataset, FingerprintStage(model, resources=cfg.ray.embed))
+                for row in iter_rows(dataset):
+                    if row.error:
+                        summary.failures.append((row.video_id, row.error))
+                    else:
+                        writer.add(row.video_id, row.prints)
+                        summary.fingerprinted += 1
+                    progress.update(media_seconds=row.duration, failed=int(bool(row.error)))
+                writer.flush()
+            summary.index.update(finalize(store, targets))
+            with store.lock.held():  # no ingest commits between the last check and the swap
+                left = missing_videos(store, targets)
+                if not left:
+                    store.activate(targets)
+                    break
+            if summary.failures and all(v in dict(summary.failures) for v, _ in left):
+                break
+    summary.rows_written = writer.rows_written
+    summary.wall_seconds = progress.elapsed
+    if store.active_versions() != {**summary.before, **targets}:
+        failed = ", ".join(v for v, _ in summary.failures[:5])
+        raise UserError(f"reindex did not swap: {len(missing_videos(store, targets))} searchable videos still lack "
+                        f"fingerprints of the new models (failed: {failed or 'none'}); fix or delete them and run "
+                        "avm reindex again (it resumes)")
+
+
+def _rollback(store: FingerprintStore) -> None:
+    previous = store.previous_versions()
+    if not previous:
+        raise UserError("nothing to roll back to: the catalog has no previous model versions")
+    with store.lock.held():
+        left = missing_videos(store, previous)
+        if left:
+            raise UserError(f"{len(left)} searchable videos (e.g. {left[0][0]}) have no fingerprints of the previous "
+                            f"versions {previous}: run avm reindex with those models instead (it does only them)")
+        store.activate(previous)
+
+
+def _cleanup(store: FingerprintStore) -> list[str]:
+    keep = {**{f"{m}/{v}": (m, v) for m, v in store.previous_versions().items()},
+            **{f"{m}/{v}": (m, v) for m, v in store.active_versions().items()}}
+    kept_tables = {fingerprint_table_name(m, v) for m, v in keep.values()}
+    dropped = []
+    with store.lock.held():
+        for name in store.fingerprint_tables():
+            if name not in kept_tables:
+                store.db.drop_table(name)
+                dropped.append(name)
+        sets = store.table(SETS_TABLE)
+        versions = sorted({v for _, v in keep.values()})
+        if sets is not None and versions:
+            predicate = f"model_version NOT IN {sql_list(versions)}"
+            if sets.count_rows(predicate):
+                sets.delete(predicate)
+    store.refresh()
+    return dropped

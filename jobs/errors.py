@@ -1,0 +1,63 @@
+"""How a job reports a failure: one line on stderr and an exit code, the traceback only with ``AVM_DEBUG=1``.
+
+A mistake the user can fix (:class:`avm.errors.UserError`, a missing file, a file that is not media, a bad or
+missing option) prints ``avm <job>: error: <message>`` and exits with 2; anything else prints
+``avm <job>: failed: <Type>: <message>`` and exits with 1.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+import sys
+import traceback
+from collections.abc import Callable
+from typing import TypeVar
+
+from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
+
+from avm.errors import UserError
+from avm.media import MediaError
+
+USER_ERRORS = (UserError, FileNotFoundError, MediaError, OmegaConfBaseException)
+F = TypeVar("F", bound=Callable[..., object])
+
+
+def debugging() -> bool:
+    """Whether tracebacks are wanted (``AVM_DEBUG`` set to anything but empty or 0; ``avm --debug`` sets it)."""
+    return os.environ.get("AVM_DEBUG", "") not in ("", "0")
+
+
+def describe(exc: BaseException) -> str:
+    """The one line that tells the user what went wrong."""
+    if isinstance(exc, MissingMandatoryValue) and exc.full_key:
+        return f"{exc.full_key} is required (set {exc.full_key}=...)"
+    text = str(exc.msg if isinstance(exc, OmegaConfBaseException) else exc).strip()
+    if isinstance(exc, FileNotFoundError) and exc.filename:
+        text = f"{exc.filename}: {exc.strerror}"
+    line = text.splitlines()[0] if text else type(exc).__name__
+    key = getattr(exc, "full_key", None)
+    return f"{line} (option {key})" if isinstance(exc, OmegaConfBaseException) and key and key not in line else line
+
+
+def reported(job: str) -> Callable[[F], F]:
+    """Decorate a job's task function (under ``@hydra.main``) so that a failure ends the job as described above."""
+
+    def decorate(task: F) -> F:
+        @functools.wraps(task)
+        def run(*args: object, **kwargs: object) -> object:
+            try:
+                return task(*args, **kwargs)
+            except Exception as exc:
+                if debugging():
+                    traceback.print_exc()
+                if isinstance(exc, USER_ERRORS):
+                    print(f"avm {job}: error: {describe(exc)}", file=sys.stderr)
+                    raise SystemExit(2) from None
+                hint = "" if debugging() else " (AVM_DEBUG=1 for the traceback)"
+                print(f"avm {job}: failed: {type(exc).__name__}: {describe(exc)}{hint}", file=sys.stderr)
+                raise SystemExit(1) from None
+
+        return run  # type: ignore[return-value]
+
+    return decorate

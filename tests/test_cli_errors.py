@@ -1,0 +1,107 @@
+"""How the `avm` jobs fail: a user error is one line on stderr and exit code 2, anything else one line and exit
+code 1, a traceback only with --debug / AVM_DEBUG=1; and `avm match FILE` takes any file name literally."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from omegaconf import OmegaConf
+
+from avm.errors import UserError
+from jobs import cli
+from jobs.errors import reported
+
+AVM = shutil.which("avm") or str(Path(sys.executable).parent / "avm")
+ENV = {k: v for k, v in os.environ.items() if k not in ("AVM_DEBUG", "HYDRA_FULL_ERROR")}
+
+
+def avm(cwd: Path, *args: str, env: dict[str, str] = ENV) -> subprocess.CompletedProcess:
+    return subprocess.run([AVM, *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=120)
+
+
+def one_line(run: subprocess.CompletedProcess) -> str:
+    """The only line the job wrote to stderr."""
+    lines = run.stderr.strip().splitlines()
+    assert len(lines) == 1, run.stderr
+    return lines[0]
+
+
+@pytest.mark.parametrize("args", [["it's ${x} a\\b $HOME.mp4"], ["-clip.mp4"], ["--", "-clip.mp4"]],
+                         ids=["quote-interpolation-backslash", "leading-dash", "after-double-dash"])
+def test_match_takes_the_file_name_literally(tmp_path, args):
+    name = args[-1]
+    (tmp_path / name).touch()  # an empty file: refused by name before the catalog is opened
+    run = avm(tmp_path, "match", *args)
+    assert run.returncode == 2
+    assert one_line(run).startswith(f"avm match: error: {name}: ") and "empty" in run.stderr
+
+
+def test_quoting_survives_hydras_grammar():
+    parser = OverridesParser.create()
+    for value in ["a'b", "${x}", "\\${x}", "a\\b", "tail\\", "\\'", "x\\\\'y", "a b,c=d]", "$x{}", "'", "\\\\${x}"]:
+        parsed = parser.parse_override(f"file={cli.hydra_quoted(value)}").value()
+        assert OmegaConf.to_container(OmegaConf.create({"file": parsed}), resolve=True)["file"] == value
+
+
+def test_scan_needs_queries(tmp_path):
+    run = avm(tmp_path, "scan")
+    assert run.returncode == 2
+    assert one_line(run) == ("avm scan: error: no queries given: use queries=<manifest|directory|glob>, or "
+                             "queries=catalog to scan the whole catalog against itself")
+
+
+@pytest.mark.parametrize("job,key", [("ingest", "input"), ("scan", "queries")])
+def test_an_empty_input_folder_is_a_user_error(tmp_path, job, key):
+    (tmp_path / "empty").mkdir()
+    run = avm(tmp_path, job, f"{key}=empty")
+    assert run.returncode == 2
+    assert one_line(run).startswith(f"avm {job}: error: no media files found in empty (looked for ")
+
+
+def test_debug_shows_the_traceback(tmp_path):
+    quiet = avm(tmp_path, "evaluate", "predictions=p.csv")
+    assert quiet.returncode == 2
+    assert one_line(quiet) == "avm evaluate: error: ground_truth is required (set ground_truth=...)"
+    loud = avm(tmp_path, "--debug", "evaluate", "predictions=p.csv")
+    assert loud.returncode == 2 and "Traceback" in loud.stderr
+    assert loud.stderr.strip().splitlines()[-1] == one_line(quiet)
+
+
+def fail(exc: Exception):
+    @reported("job")
+    def task() -> None:
+        raise exc
+
+    return task
+
+
+@pytest.mark.parametrize("exc,code,line", [
+    (UserError("bad option"), 2, "avm job: error: bad option"),
+    (FileNotFoundError(2, "No such file or directory", "x.csv"), 2, "avm job: error: x.csv: No such file or directory"),
+    (RuntimeError("boom\nmore"), 1, "avm job: failed: RuntimeError: boom (AVM_DEBUG=1 for the traceback)"),
+])
+def test_reported_failures(capsys, monkeypatch, exc, code, line):
+    monkeypatch.delenv("AVM_DEBUG", raising=False)
+    with pytest.raises(SystemExit) as stop:
+        fail(exc)()
+    assert stop.value.code == code and capsys.readouterr().err == line + "\n"
+    monkeypatch.setenv("AVM_DEBUG", "1")
+    with pytest.raises(SystemExit) as stop:
+        fail(exc)()
+    err = capsys.readouterr().err
+    assert stop.value.code == code and "Traceback" in err and err.splitlines()[-1] == line.split(" (AVM_DEBUG")[0]
+
+
+def test_unknown_job(capsys, monkeypatch):
+    monkeypatch.setattr(sys, "argv", ["avm", "--debug", "nosuchjob"])
+    monkeypatch.setenv("AVM_DEBUG", "0")  # restored after the test
+    with pytest.raises(SystemExit) as stop:
+        cli.main()
+    assert stop.value.code == 2 and "unknown job 'nosuchjob'" in capsys.readouterr().err
+    assert os.environ["AVM_DEBUG"] == "1"
