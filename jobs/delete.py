@@ -24,7 +24,7 @@ def main(cfg: DictConfig) -> None:
     if not job.reason.strip():
         raise UserError("reason is required (it is kept in the audit table)")
     store = FingerprintStore(job.index)
-    store.require_catalog()
+    store.require_catalog(searchable=False)
     report = delete_videos(store, ids, job.reason, dry_run=job.dry_run, user=job.user)
     print("\n".join(report.lines()))
     if not report.found:

@@ -12,7 +12,17 @@ import pytest
 import ray
 
 from avm.errors import UserError
-from avm.index import FingerprintStore, IndexOptions, ModelMismatch, audit_rows, delete_videos, knn, store_videos
+from avm.index import (
+    BatchedWriter,
+    FingerprintStore,
+    IndexOptions,
+    ModelMismatch,
+    audit_rows,
+    delete_videos,
+    knn,
+    store_videos,
+    video_row,
+)
 from avm.index.maintenance import index_policy
 from avm.index.snapshot import CatalogSnapshot
 from avm.manifest import read_inputs
@@ -82,6 +92,16 @@ def test_new_content_under_a_known_id_is_replaced_or_refused(media_dir, tmp_path
     assert refused.failed == 1 and "already holds another file" in refused.failures[0][1]
     store.refresh()
     assert store.videos(where="video_id = 'clip'").to_pylist()[0]["uri"] == str(other / "clip.mp4")
+
+
+def test_a_new_file_that_cannot_be_read_leaves_the_stored_video_alone(media_dir, tmp_path):
+    cfg = _catalog(tmp_path, {"clip.mp4": media_dir / "av.mp4"})
+    (tmp_path / "refs" / "clip.mp4").write_text("the upload was overwritten by an error page\n")
+    summary = ingest(cfg, read_inputs(str(tmp_path / "refs")))
+    assert summary.failed == 1 and "clip" in dict(summary.failures)
+    store = FingerprintStore(cfg.index)
+    assert store.videos(where="video_id = 'clip'")["status"].to_pylist() == ["ok"]
+    assert store.intervals_of("audio", "clip").num_rows > 0
 
 
 def _cut(src: Path, out: Path, fraction: float) -> Path:
@@ -210,6 +230,18 @@ def test_the_index_is_retrained_once_the_table_has_grown_and_new_rows_are_search
     delete_videos(store, ["v0"], reason="test")
     assert set(knn(store, "audio", kept, k=1).video_id) == {"v1"}
     assert store.fingerprints("audio").count_rows("video_id = 'v0'") == 0 and store.has_vector_index("audio")
+
+
+def test_a_write_that_began_before_a_takedown_does_not_bring_the_video_back(tmp_path):
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
+    rng = np.random.default_rng(2)
+    t = np.arange(20, dtype=np.float32)
+    store_videos(store, {"a": {"audio": Fingerprints("audio", t, t + 1, _unit_walk(rng, 20), "m")}})
+    writer = BatchedWriter(store, {"audio": "m"})  # e.g. an ingest that read the file before the takedown
+    writer.add("a", {"audio": Fingerprints("audio", t, t + 1, _unit_walk(rng, 20), "m")}, video_row("a", "a", "ok"))
+    delete_videos(store, ["a"], reason="licence ended")
+    writer.flush()
+    assert store.videos().num_rows == 0 and store.fingerprints("audio", "m").count_rows() == 0
 
 
 def test_search_returns_only_the_snapshots_videos(tmp_path):

@@ -13,10 +13,12 @@ import json
 import logging
 import os
 import socket
+import time
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import lancedb
 import pyarrow as pa
@@ -34,6 +36,7 @@ from avm.schema import AUDIT_SCHEMA, fingerprint_table_name
 log = logging.getLogger(__name__)
 
 AUDIT_TABLE = "audit"
+T = TypeVar("T")
 
 
 def _current_pairs(store: FingerprintStore) -> dict[str, set[tuple[str, int]]]:
@@ -131,35 +134,46 @@ class DeleteReport:
 
 def delete_videos(store: FingerprintStore, video_ids: Sequence[str], reason: str, dry_run: bool = False,
                   user: str | None = None) -> DeleteReport:
-    """Take ``video_ids`` down: remove their videos rows, sets rows and fingerprint rows of every model version,
-    record each in the audit table, then rewrite the touched tables so the removed bytes are gone from disk."""
+    """Take ``video_ids`` down: record each in the audit table, remove their fingerprint rows of every model
+    version, then their sets and videos rows, then rewrite every table that holds deleted rows and drop older
+    versions, so the removed bytes leave the disk. A takedown killed part way is finished by running it again
+    (an id counts as found while any table still holds it; the rewrite always runs)."""
     report = DeleteReport(sorted(set(video_ids)), dry_run=dry_run)
     with store.lock.held():
         known = store.videos(["video_id", "uri"])
-        uris = {v: u for v, u in zip(known["video_id"].to_pylist(), known["uri"].to_pylist(), strict=True)
-                if v in set(report.requested)}
-        report.found = sorted(uris)
-        touched = []
-        for name in [VIDEOS_TABLE, SETS_TABLE, *store.fingerprint_tables()]:
-            table = store.table(name)
-            if table is None:
-                continue
-            count = sum(table.count_rows(f"video_id IN {sql_list(part)}") for part in chunks(report.requested))
-            if count:
-                report.rows[name] = count
-                touched.append(table)
-        if dry_run or not report.found:
+        uris = dict(zip(known["video_id"].to_pylist(), known["uri"].to_pylist(), strict=True))
+        tables = [t for t in map(store.table, [*store.fingerprint_tables(), SETS_TABLE, VIDEOS_TABLE]) if t is not None]
+        found: set[str] = set()
+        for table in tables:
+            for part in chunks(report.requested):
+                rows = table.search().where(f"video_id IN {sql_list(part)}").select(["video_id"]).limit(None).to_arrow()
+                if rows.num_rows:
+                    report.rows[table.name] = report.rows.get(table.name, 0) + rows.num_rows
+                    found.update(rows["video_id"].to_pylist())
+        report.found = sorted(found)
+        if dry_run:
             return report
         report.bytes_before = store_bytes(store)
-        for table in touched:  # fingerprints before the rows that describe them
-            for part in chunks(report.requested):
-                table.delete(f"video_id IN {sql_list(part)}")
-        _audit(store, report.found, uris, reason, report.rows, user)
-        for table in touched:
+        if report.found:
+            _audit(store, report.found, uris, reason, report.rows, user)
+            for table in tables:  # fingerprints before the rows that describe them
+                if table.name in report.rows:
+                    for part in chunks(report.found):
+                        retrying(table.delete, f"video_id IN {sql_list(part)}")
+        for table in tables:
             erase_deleted_rows(table)
         report.bytes_after = store_bytes(store)
     store.refresh()
     return report
+
+
+def deleted_since(store: FingerprintStore, since: datetime) -> set[str]:
+    """Ids taken down at or after ``since`` (a write that began before must not bring them back)."""
+    table = store.table(AUDIT_TABLE)
+    if table is None:
+        return set()
+    rows = table.search().where("action = 'delete'").select(["video_id", "at"]).limit(None).to_arrow()
+    return {v for v, at in zip(rows["video_id"].to_pylist(), rows["at"].to_pylist(), strict=True) if at >= since}
 
 
 def _audit(store: FingerprintStore, video_ids: list[str], uris: dict[str, str], reason: str,
@@ -170,10 +184,24 @@ def _audit(store: FingerprintStore, video_ids: list[str], uris: dict[str, str], 
     store.writable_table(AUDIT_TABLE, AUDIT_SCHEMA).add(pa.Table.from_pylist(entries, schema=AUDIT_SCHEMA))
 
 
+def retrying(action: Callable[..., T], *args: object, attempts: int = 5, **kwargs: object) -> T:
+    """``action(*args, **kwargs)``, run again when LanceDB reports a commit conflict with a concurrent job (a
+    compaction or index build racing a delete)."""
+    for attempt in range(attempts):
+        try:
+            return action(*args, **kwargs)
+        except (OSError, RuntimeError) as exc:
+            if "conflict" not in str(exc).lower() or attempt == attempts - 1:
+                raise
+            log.info("commit conflict with a concurrent job, retrying: %s", str(exc).splitlines()[0])
+            time.sleep(0.2 * (attempt + 1))
+    raise AssertionError("unreachable")
+
+
 def erase_deleted_rows(table: lancedb.table.Table) -> None:
     """Rewrite every fragment that holds deleted rows and drop all older versions: deleted data leaves the disk."""
     dataset = table.to_lance()
-    dataset.optimize.compact_files(materialize_deletions=True, materialize_deletions_threshold=0.0)
+    retrying(dataset.optimize.compact_files, materialize_deletions=True, materialize_deletions_threshold=0.0)
     dataset.cleanup_old_versions(older_than=timedelta(0))
     table.checkout_latest()
 
@@ -235,15 +263,15 @@ def finalize(store: FingerprintStore, modality_versions: dict[str, str]) -> dict
         table = store.fingerprints(modality, version)
         if table is None:
             continue
-        actions[table.name] = index_policy(store, table)
+        actions[table.name] = retrying(index_policy, store, table)
         if not any(idx.columns == ["video_id"] for idx in table.list_indices()):
             # per-video reads, deletes and the self-exclusion filter of every search use it
-            table.create_index("video_id", config=lancedb.index.BTree())
-        table.optimize(cleanup_older_than=cleanup)
+            retrying(table.create_index, "video_id", config=lancedb.index.BTree())
+        retrying(table.optimize, cleanup_older_than=cleanup)
     for name in (VIDEOS_TABLE, SETS_TABLE):
         table = store.table(name)
         if table is not None:
-            table.optimize(cleanup_older_than=cleanup)
+            retrying(table.optimize, cleanup_older_than=cleanup)
     store.refresh()
     return actions
 
@@ -260,5 +288,6 @@ def leftover_rows(store: FingerprintStore) -> dict[str, int]:
     return out
 
 
-__all__ = ["AUDIT_TABLE", "DeleteReport", "audit_rows", "build_vector_index", "clear_leftovers",
-           "delete_videos", "erase_deleted_rows", "finalize", "index_policy", "leftover_rows", "store_bytes"]
+__all__ = ["AUDIT_TABLE", "DeleteReport", "audit_rows", "build_vector_index", "clear_leftovers", "delete_videos",
+           "deleted_since", "erase_deleted_rows", "finalize", "index_policy", "leftover_rows", "retrying",
+           "store_bytes"]

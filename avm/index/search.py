@@ -7,7 +7,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from avm.index.sql import sql_literal
-from avm.index.store import FingerprintStore
+from avm.index.store import FingerprintStore, read_again_if_gone
 from avm.schema import HITS_SCHEMA
 from avm.types import Hits
 
@@ -39,7 +39,7 @@ def knn(store: FingerprintStore, modality: str, vectors: np.ndarray, k: int, exc
                 query = query.refine_factor(store.opts.refine_factor)
         else:
             query = query.bypass_vector_index()
-        result = query.to_arrow()
+        result = read_again_if_gone(query.to_arrow, table)
         if len(batch) == 1 and "query_index" not in result.column_names:
             result = result.append_column("query_index", pa.array(np.zeros(result.num_rows, np.int32)))
         current = snapshot.current(modality, result["video_id"].to_numpy(zero_copy_only=False),

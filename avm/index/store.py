@@ -20,9 +20,9 @@ import logging
 import os
 import random
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import urlparse
 
 import lancedb
@@ -44,6 +44,7 @@ from avm.schema import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 VIDEOS_TABLE = "videos"
 SETS_TABLE = "fingerprint_sets"
@@ -77,6 +78,18 @@ def batch_age_seconds(batch_id: int) -> float:
 def set_key(modality: str, model_version: str, video_id: str) -> str:
     """The ``fingerprint_sets`` key of one (modality, model version, video)."""
     return f"{modality}/{model_version}/{video_id}"
+
+
+def read_again_if_gone(read: Callable[[], T], table: lancedb.table.Table) -> T:
+    """``read()``, once more from the table's latest version when a file of the version it read has just been
+    removed (a takedown cleans old versions while other jobs read)."""
+    try:
+        return read()
+    except (OSError, RuntimeError, ValueError) as exc:
+        if "not found" not in str(exc).lower():
+            raise
+        table.checkout_latest()
+        return read()
 
 
 def chunks(values: Sequence[str], size: int = IN_CHUNK) -> Iterable[Sequence[str]]:
@@ -269,9 +282,9 @@ class FingerprintStore:
         table, batch = self.fingerprints(modality), self.snapshot().batch_of(modality, video_id)
         if table is None or batch is None:
             return fingerprint_schema(1).empty_table()
-        rows = (table.search().where(f"video_id = {sql_literal(video_id)} AND batch_id = {batch}")
-                .select(["video_id", "t_start", "t_end", "vector", "model_version"]).limit(None).to_arrow())
-        return rows.sort_by("t_start")
+        query = (table.search().where(f"video_id = {sql_literal(video_id)} AND batch_id = {batch}")
+                 .select(["video_id", "t_start", "t_end", "vector", "model_version"]).limit(None))
+        return read_again_if_gone(query.to_arrow, table).sort_by("t_start")
 
     def count(self, modality: str) -> int:
         """Rows stored in the active fingerprints table of ``modality`` (0 when it does not exist)."""

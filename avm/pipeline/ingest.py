@@ -132,7 +132,8 @@ def run_ingest(cfg: IngestConfig, entries: list[ManifestEntry]) -> IngestSummary
     todo = _plan(entries, store, modalities, cfg.on_change, summary)
     replacing = {e.video_id for e in todo} & set(store.snapshot().durations)
     live = store.live_videos(["video_id", "content_hash"]).to_pylist()
-    hash_owner = {r["content_hash"]: r["video_id"] for r in live if r["content_hash"]}
+    # videos about to be fingerprinted again may change content: their stored hashes say nothing
+    hash_owner = {r["content_hash"]: r["video_id"] for r in live if r["content_hash"] and r["video_id"] not in replacing}
     log.info("ingest: %d files in the input, %d already in the catalog, %d to do", len(entries), summary.skipped,
              len(todo))
     writer = BatchedWriter(store, current, cfg.write_batch_rows)
@@ -162,7 +163,8 @@ def _store_one(row: FingerprintedRow, writer: BatchedWriter, hash_owner: dict[st
     if row.error:
         summary.failed += 1
         summary.failures.append((row.video_id, row.error))
-        writer.add(row.video_id, None, _video_row(row, VIDEO_STATUS_FAILED, row.error, 0))
+        if row.video_id not in replacing:  # a stored video stays as it is when its new file cannot be read
+            writer.add(row.video_id, None, _video_row(row, VIDEO_STATUS_FAILED, row.error, 0))
         return
     owner = hash_owner.get(row.content_hash)
     if owner and owner != row.video_id:
@@ -182,4 +184,4 @@ def _store_one(row: FingerprintedRow, writer: BatchedWriter, hash_owner: dict[st
         summary.damaged.append((row.video_id, row.damage))
         log.warning("%s: damaged, stored as partial: %s", row.uri, row.damage)
     n_intervals = sum(len(fp) for fp in row.prints.values())
-    writer.add(row.video_id, row.prints, _video_row(row, status, row.damage, n_intervals))
+    writer.add(row.video_id, row.prints, _video_row(row, status, row.damage, n_intervals), row.content_hash)

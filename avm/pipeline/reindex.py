@@ -103,7 +103,7 @@ def _build(cfg: ReindexConfig, store: FingerprintStore, summary: ReindexSummary)
                     if row.error:
                         summary.failures.append((row.video_id, row.error))
                     else:
-                        writer.add(row.video_id, row.prints)
+                        writer.add(row.video_id, row.prints, content_hash=row.content_hash)
                         summary.fingerprinted += 1
                     progress.update(media_seconds=row.duration, failed=int(bool(row.error)))
                 writer.flush()
