@@ -19,40 +19,57 @@ import pyarrow.parquet as pq
 from avm.schema import HACKATHON_PRED_COLUMNS
 from avm.types import Segment
 
+RUN_PARTITION = "run"  # matches/run=<run id>/part-0.parquet: one partition per scan run
 
-def write_matches(segments: Sequence[Segment], out_dir: str | Path, run_meta: dict[str, Any]) -> dict[str, str]:
-    """Write ``out_dir/matches/`` (Parquet, run metadata in the file's schema), ``matches.csv`` and ``run.json``.
 
-    Every row carries ``run_meta["run_id"]``. The dataset directory is swapped in whole, so readers never see
-    half a result and a re-run replaces it.
+def write_matches(segments: Sequence[Segment], out_dir: str | Path, run_meta: dict[str, Any],
+                  query_uris: dict[str, str] | None = None, ref_uris: dict[str, str] | None = None) -> dict[str, str]:
+    """Write the run's partition ``out_dir/matches/run=<run id>/`` (Parquet, run metadata in the file's schema;
+    earlier runs' partitions are never touched), its metadata ``out_dir/runs/<run id>.json``, and the latest
+    run's hackathon CSV ``matches.csv`` and ``run.json``.
+
+    Every row carries the run id and the query's and reference's files. The partition appears whole (written
+    aside, then renamed), so readers never see half a result.
     """
-    matches = Segment.to_table(segments, str(run_meta["run_id"]))
+    run_id = str(run_meta["run_id"])
+    matches = Segment.to_table(segments, run_id, query_uris, ref_uris)
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    final, staging = out / "matches", out / f".matches.{run_meta['run_id']}.tmp"
+    dataset = out / "matches"
+    dataset.mkdir(parents=True, exist_ok=True)
+    final, staging = dataset / f"{RUN_PARTITION}={run_id}", dataset / f".{RUN_PARTITION}={run_id}.tmp"
     shutil.rmtree(staging, ignore_errors=True)
     staging.mkdir()
     meta = {**(matches.schema.metadata or {}), b"avm_run": json.dumps(run_meta, default=str).encode()}
     pq.write_table(matches.replace_schema_metadata(meta), staging / "part-0.parquet")
-    if final.exists():
-        retired = out / f".matches.{run_meta['run_id']}.old"
-        os.replace(final, retired)
-        os.replace(staging, final)
-        shutil.rmtree(retired)
-    else:
-        os.replace(staging, final)
+    shutil.rmtree(final, ignore_errors=True)  # only a run re-written under its own id
+    os.replace(staging, final)
+    (out / "runs").mkdir(exist_ok=True)
+    (out / "runs" / f"{run_id}.json").write_text(json.dumps(run_meta, indent=2, default=str))
     csv_path = out / "matches.csv"
     write_hackathon_csv(segments, csv_path)
     run_path = out / "run.json"
     run_path.write_text(json.dumps(run_meta, indent=2, default=str))
-    return {"matches": str(final), "csv": str(csv_path), "run": str(run_path)}
+    return {"matches": str(dataset), "run_partition": str(final), "csv": str(csv_path), "run": str(run_path)}
 
 
-def read_matches(path: str | Path) -> list[Segment]:
+def scan_runs(path: str | Path) -> list[str]:
+    """The run ids of a scan output dataset, oldest first (by when their partition was written)."""
+    parts = [p for p in Path(path).glob(f"{RUN_PARTITION}=*") if p.is_dir()]
+    return [p.name.split("=", 1)[1] for p in sorted(parts, key=lambda p: p.stat().st_mtime_ns)]
+
+
+def read_matches(path: str | Path, run_id: str | None = None) -> list[Segment]:
     """Segments of a Parquet file or dataset directory of ``MATCHES_SCHEMA`` rows (or any table with at least
-    ``PAIR_COLUMNS``; absent fields take :class:`Segment`'s defaults)."""
+    ``PAIR_COLUMNS``; absent fields take :class:`Segment`'s defaults). Of a scan output dataset, one run:
+    ``run_id``, by default the latest."""
     dataset = ds.dataset(path, format="parquet", partitioning="hive")
     fields = [f.name for f in dataclasses.fields(Segment) if f.name in dataset.schema.names]
+    runs = scan_runs(path) if Path(path).is_dir() else []
+    if run_id is not None and run_id not in runs:
+        raise ValueError(f"{path}: no scan run {run_id!r} (runs: {runs})")
+    if runs:
+        return Segment.from_table(dataset.to_table(columns=fields,
+                                                   filter=ds.field(RUN_PARTITION) == (run_id or runs[-1])))
     return Segment.from_table(dataset.to_table(columns=fields))
 
 

@@ -136,6 +136,8 @@ MATCHES_SCHEMA = pa.schema(
         pa.field("n_hits", pa.int64(), nullable=False),
         pa.field("speed", pa.float64(), nullable=False),  # reference seconds per query second (1: same speed)
         pa.field("run_id", pa.string(), nullable=False),
+        pa.field("query_uri", pa.string()),  # the query file (None where unknown)
+        pa.field("ref_uri", pa.string()),  # the reference's file as the catalog holds it
     ],
     metadata={"avm_schema_version": str(SCHEMA_VERSION)},
 )

@@ -130,9 +130,9 @@ class Segment:
         """Length of the query side (seconds)."""
         return self.query_end - self.query_start
 
-    def to_row(self, run_id: str) -> dict[str, object]:
+    def to_row(self, run_id: str, query_uri: str | None = None, ref_uri: str | None = None) -> dict[str, object]:
         """The segment as one row of :data:`avm.schema.MATCHES_SCHEMA`."""
-        return {**dataclasses.asdict(self), "run_id": run_id}
+        return {**dataclasses.asdict(self), "run_id": run_id, "query_uri": query_uri, "ref_uri": ref_uri}
 
     @classmethod
     def from_row(cls, row: dict[str, object]) -> Segment:
@@ -140,9 +140,12 @@ class Segment:
         return cls(**{f.name: row[f.name] for f in dataclasses.fields(cls) if f.name in row})
 
     @staticmethod
-    def to_table(segments: Iterable[Segment], run_id: str) -> pa.Table:
-        """Segments as a table in :data:`avm.schema.MATCHES_SCHEMA`."""
-        return pa.Table.from_pylist([s.to_row(run_id) for s in segments], schema=MATCHES_SCHEMA)
+    def to_table(segments: Iterable[Segment], run_id: str, query_uris: dict[str, str] | None = None,
+                 ref_uris: dict[str, str] | None = None) -> pa.Table:
+        """Segments as a table in :data:`avm.schema.MATCHES_SCHEMA`, with each side's file from the uri maps."""
+        queries, refs = query_uris or {}, ref_uris or {}
+        return pa.Table.from_pylist([s.to_row(run_id, queries.get(s.query_id), refs.get(s.ref_id)) for s in segments],
+                                    schema=MATCHES_SCHEMA)
 
     @classmethod
     def from_table(cls, table: pa.Table) -> list[Segment]:

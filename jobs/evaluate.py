@@ -40,7 +40,7 @@ def main(cfg: DictConfig) -> None:
     edits = beside_ground_truth(job.edits, ground_truth, "edits.csv")
     meta = beside_ground_truth(job.queries_meta, ground_truth, "queries_meta.csv")
     report_dir = Path(job.report_dir) if job.report_dir is not None else output.parent
-    report = write_report(read_predictions(job.predictions), read_ground_truth_csv(ground_truth), report_dir,
+    report = write_report(read_predictions(job.predictions, job.run_id), read_ground_truth_csv(ground_truth), report_dir,
                           edits_df=edits, queries_meta=meta, label=job.label, evidence=tuple(job.evidence))
     written = [report_dir / name for name in REPORT_FILES]
     if output.resolve() != (report_dir / "metrics.json").resolve():

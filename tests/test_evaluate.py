@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 from dataclasses import replace
+from pathlib import Path
 
 import pandas as pd
 import pyarrow as pa
@@ -15,7 +16,7 @@ from avm.evaluate import evaluate, format_table, pairs_frame, read_ground_truth_
 from avm.evaluate.hackathon import hackathon_metrics
 from avm.evaluate.pairs import to_whole_seconds
 from avm.evaluate.vsc import segment_ap, segment_pr_curve
-from avm.results import read_matches, write_hackathon_csv, write_matches
+from avm.results import read_matches, scan_runs, write_hackathon_csv, write_matches
 from avm.schema import MATCHES_SCHEMA, PAIR_COLUMNS
 from avm.types import Segment
 
@@ -241,6 +242,8 @@ def test_read_predictions_parquet_file_and_directory(tmp_path):
         "n_hits": [5, 2],
         "speed": [1.0, 1.05],
         "run_id": ["run", "run"],
+        "query_uri": ["/up/q1.mp4", "/up/q2.mp4"],
+        "ref_uri": ["/cat/r1.mp4", "/cat/r2.mp4"],
     }
     table = pa.Table.from_pydict(rows, schema=MATCHES_SCHEMA)
     (tmp_path / "scan").mkdir()
@@ -262,11 +265,18 @@ def test_write_matches_reads_back_identical_segments(tmp_path):
     segments = pairs(("q1", 0.25, 9.75, "r1.mp4", 10.125, 19.5, 0.8), ("q2", 1.0, 4.0, "r2", 0.0, 3.1, 0.45))
     segments = [replace(segments[0], modality="audio+visual", n_hits=7, speed=1.05),
                 replace(segments[1], modality="visual", n_hits=2)]
-    paths = write_matches(segments, tmp_path / "scan", {"run_id": "run1"})
+    paths = write_matches(segments, tmp_path / "scan", {"run_id": "run1"}, {"q1": "/up/q1.mp4"}, {"r2": "/cat/r2.mp4"})
     assert read_predictions(paths["matches"]) == segments
-    assert read_matches(tmp_path / "scan" / "matches" / "part-0.parquet") == segments
-    stored = pq.read_table(paths["matches"])
+    part = Path(paths["run_partition"]) / "part-0.parquet"
+    assert read_matches(part) == segments
+    stored = pq.read_table(part)
     assert stored.schema.equals(MATCHES_SCHEMA) and set(stored["run_id"].to_pylist()) == {"run1"}
-    assert read_predictions(paths["csv"]) == pairs(("q1", 0.0, 10.0, "r1.mp4", 10.0, 20.0),
-                                                   ("q2", 1.0, 4.0, "r2", 0.0, 3.0))
-    assert json.loads((tmp_path / "scan" / "run.json").read_text()) == {"run_id": "run1"}
+    assert stored["query_uri"].to_pylist() == ["/up/q1.mp4", None] and stored["ref_uri"].to_pylist() == [None, "/cat/r2.mp4"]
+    # a second run adds its own partition, leaves the first as it was, and is what readers get by default
+    first = part.read_bytes()
+    write_matches(segments[:1], tmp_path / "scan", {"run_id": "run2"})
+    assert part.read_bytes() == first and scan_runs(paths["matches"]) == ["run1", "run2"]
+    assert read_matches(paths["matches"]) == segments[:1] and read_matches(paths["matches"], "run1") == segments
+    assert json.loads((tmp_path / "scan" / "runs" / "run1.json").read_text()) == {"run_id": "run1"}
+    assert read_predictions(paths["csv"]) == pairs(("q1", 0.0, 10.0, "r1.mp4", 10.0, 20.0))  # the latest run
+    assert json.loads((tmp_path / "scan" / "run.json").read_text()) == {"run_id": "run2"}

@@ -182,8 +182,9 @@ def test_scan_files_and_catalog_find_the_copied_segment(catalog, media_dir, tmp_
     # the Parquet dataset and the CSV are readable by pandas and DuckDB
     frame = pd.read_parquet(tmp_path / "scan" / "matches")
     assert len(frame) == len(found) and {"query_id", "ref_start", "score", "modality", "run_id"} <= set(frame.columns)
-    count = duckdb.sql(f"SELECT count(*) FROM read_parquet('{tmp_path / 'scan' / 'matches'}/*.parquet')").fetchall()[0][0]
+    count = duckdb.sql(f"SELECT count(*) FROM read_parquet('{tmp_path / 'scan' / 'matches'}/*/*.parquet')").fetchall()[0][0]
     assert count == len(found)
+    assert set(frame.query_uri) == {str(query)} and set(frame.ref_uri) == {str(media_dir / "av.mp4")}
     csv = pd.read_csv(tmp_path / "scan" / "matches.csv")
     assert list(csv.columns) == ["ID-piracy", "SEG-piracy", "ID-license", "SEG-license"]
     # the same file through `avm match` (in-process) agrees

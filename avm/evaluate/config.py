@@ -15,6 +15,7 @@ class EvaluateConfig:
 
     paths: PathsConfig = field(default_factory=PathsConfig)
     predictions: str = "${paths.output_dir}/scan/matches"
+    run_id: str | None = None  # which scan run of a matches dataset; None: the latest
     ground_truth: str = MISSING
     output: str = "${paths.output_dir}/metrics.json"
     # edits.csv (ID_piracy,segment,ID_license,segment.1,edits,evidence) for the per-edit breakdown;

@@ -94,11 +94,12 @@ def read_ground_truth_csv(path: str | Path) -> list[Segment]:
     return _read_csv(path)
 
 
-def read_predictions(path: str | Path) -> list[Segment]:
-    """Predicted segment pairs from a Parquet file or dataset directory (``MATCHES_SCHEMA``) or a CSV."""
+def read_predictions(path: str | Path, run_id: str | None = None) -> list[Segment]:
+    """Predicted segment pairs from a Parquet file or dataset directory (``MATCHES_SCHEMA``; of a scan output,
+    the run ``run_id``, by default the latest) or a CSV."""
     path = Path(path)
     if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
-        return read_matches(path)
+        return read_matches(path, run_id)
     if path.suffix.lower() == ".csv":
         return _read_csv(path)
     raise ValueError(f"{path}: predictions must be a .csv, a .parquet file or a Parquet directory")

@@ -94,7 +94,7 @@ def _build(cfg: ReindexConfig, store: FingerprintStore, summary: ReindexSummary)
         for summary.rounds in range(1, cfg.catch_up_rounds + 1):
             todo = [(v, u) for v, u in missing_videos(store, targets) if v not in dict(summary.failures)]
             if todo:
-                progress.total += len(todo)
+                progress.add_total(len(todo))
                 log.info("reindex round %d: %d videos to fingerprint", summary.rounds, len(todo))
                 dataset = rows_dataset([MediaRow(u, v) for v, u in todo])
                 dataset = map_stage(dataset, DecodeStage(cfg.media, model.modalities, cfg.ray.decode))

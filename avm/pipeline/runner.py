@@ -34,7 +34,7 @@ def scan(cfg: ScanConfig, queries: list[ManifestEntry] | None) -> ScanResult:
         "failed": result.failed, "calibration": json.loads(result.calibration.to_json()) if result.calibration else None,
         "config": dataclasses.asdict(cfg),
     }
-    paths = write_matches(result.segments, cfg.output_dir, meta)
-    for line in result.lines() + [f"wrote {paths['matches']} and {paths['csv']}"]:
+    paths = write_matches(result.segments, cfg.output_dir, meta, result.query_uris, result.ref_uris)
+    for line in result.lines() + [f"wrote {paths['run_partition']} and {paths['csv']}"]:
         log.info(line)
     return result

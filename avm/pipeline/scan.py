@@ -33,6 +33,8 @@ class ScanResult:
     media_hours: float = 0.0
     wall_seconds: float = 0.0
     calibration: Calibration | None = None  # the match thresholds used
+    query_uris: dict[str, str] = field(default_factory=dict)  # query id → its file
+    ref_uris: dict[str, str] = field(default_factory=dict)  # reference id → its file, as the catalog holds it
 
     @property
     def matches(self) -> pa.Table:
@@ -77,5 +79,11 @@ def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None) -> ScanResult
                 failed.append((result.video_id, result.error))
             segments += result.segments
             progress.update(media_seconds=0.0 if result.error else result.duration, failed=int(bool(result.error)))
+    refs = store.videos(["video_id", "uri"])
+    ref_uris = dict(zip(refs["video_id"].to_pylist(), refs["uri"].to_pylist(), strict=True))
+    query_uris = ref_uris if queries is None else {e.video_id: e.uri for e in queries}
+    found = {s.ref_id for s in segments}
     return ScanResult(run_id=run_id, segments=segments, queries=len(rows), failed=failed, calibration=calibration,
-                      media_hours=progress.media_seconds / 3600, wall_seconds=progress.elapsed)
+                      media_hours=progress.media_seconds / 3600, wall_seconds=progress.elapsed,
+                      query_uris={s.query_id: query_uris.get(s.query_id, "") for s in segments},
+                      ref_uris={r: ref_uris.get(r, "") for r in found})
