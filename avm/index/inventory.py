@@ -8,7 +8,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from avm.index.maintenance import AUDIT_TABLE, leftover_rows
+from avm.index.maintenance import AUDIT_TABLE, folder_bytes, leftover_rows
 from avm.index.store import SETS_TABLE, VIDEOS_TABLE, FingerprintStore
 
 LIST_COLUMNS = ["video_id", "status", "duration", "model_versions", "n_intervals", "ingested_at", "uri", "error"]
@@ -24,8 +24,7 @@ def video_list(store: FingerprintStore, status: str | None = None) -> pa.Table:
 
 def _table_bytes(store: FingerprintStore, name: str) -> int:
     if store.local_dir is not None:
-        folder = os.path.join(store.local_dir, f"{name}.lance")
-        return sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(folder) for f in files)
+        return folder_bytes(os.path.join(store.local_dir, f"{name}.lance"))
     table = store.table(name)
     return int(table.stats()["total_bytes"]) if table is not None else 0
 

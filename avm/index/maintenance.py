@@ -206,11 +206,15 @@ def erase_deleted_rows(table: lancedb.table.Table) -> None:
     table.checkout_latest()
 
 
+def folder_bytes(folder: str) -> int:
+    """Bytes of every file below ``folder``."""
+    return sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(folder) for f in files)
+
+
 def store_bytes(store: FingerprintStore) -> int:
     """Bytes the store takes: files under a local store's folder, else the tables' own statistics."""
     if store.local_dir is not None:
-        return sum(os.path.getsize(os.path.join(root, f)) for root, _, files in os.walk(store.local_dir)
-                   for f in files)
+        return folder_bytes(store.local_dir)
     return sum(int(store.table(n).stats()["total_bytes"]) for n in store.table_names())
 
 
