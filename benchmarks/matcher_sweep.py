@@ -32,10 +32,11 @@ from hydra import compose, initialize_config_dir
 
 from avm.config import CONFIG_DIR, to_options
 from avm.evaluate import breakdown, evaluate, read_ground_truth_csv, restrict_to_evidence
-from avm.index import FingerprintStore, IndexOptions, impostor_similarities, knn
+from avm.index import FingerprintStore, IndexOptions, impostor_similarities
 from avm.manifest import read_inputs
 from avm.match import MatchOptions, SharedContent, calibrate, match_segments, reference_lookup
 from avm.match.calibration import null_segment_scores, with_decision_thresholds
+from avm.match.cascade import first_stage_hits, sparse_options, stride_of
 from avm.match.shared import shared_content
 from avm.pipeline import DecodeStage, FingerprintStage, ScanConfig, fingerprint_file
 from avm.types import Fingerprints, Hits, Segment
@@ -70,8 +71,8 @@ def cache_hits(bench: Path, db: Path, out: Path, overrides: list[str]) -> None:
         query = fingerprint_file(decoder, printer, entry.uri, entry.video_id)
         for m in modalities:
             prints[m].append(query[m].to_rows(entry.video_id))
-            found = shared.drop_hits(m, knn(store, m, query[m].vectors, job.search.k),
-                                     match[m].calibration.shared_min_videos).to_table()
+            first, _ = first_stage_hits(store, m, query[m], job.search)  # as the scan's first stage
+            found = shared.drop_hits(m, first, match[m].calibration.shared_min_videos).to_table()
             hits[m].append(found.append_column("query_id", pa.array([entry.video_id] * found.num_rows)))
         log.info("query %d/%d %s", n, len(queries), entry.video_id)
     out.mkdir(parents=True, exist_ok=True)
@@ -131,15 +132,17 @@ def calibrated(hits_dir: Path, match: dict[str, MatchOptions], modalities: list[
         return opts
     meta = json.loads((hits_dir / "meta.json").read_text())
     store = FingerprintStore(IndexOptions(uri=meta["db"]))
-    k = _scan_config(meta["overrides"]).search.k
+    search = _scan_config(meta["overrides"]).search
     shared = SharedContent.from_dict(json.loads((hits_dir / "shared.json").read_text()))
-    return with_decision_thresholds(opts, *null_segment_scores(store, opts, k, null_hours, shared))
+    return with_decision_thresholds(opts, *null_segment_scores(store, opts, search, null_hours, shared))
 
 
 def match_cached(hits_dir: Path, opts: dict[str, MatchOptions],
                  catalog: dict[tuple[str, str], Fingerprints] | None = None) -> list[Segment]:
     """Segments of every cached query under calibrated ``opts`` (one per modality matched); with ``catalog``
-    fingerprints, segments are refined along their lines as in a scan."""
+    fingerprints, segments are refined along their lines as in a scan. The cached hits are those of the scan's
+    first stage (``search.first_stage_step`` of the cached run)."""
+    step = _scan_config(json.loads((hits_dir / "meta.json").read_text())["overrides"]).search.first_stage_step
     per_query: dict[str, dict[str, Fingerprints]] = {}
     for m in opts:
         for query_id, prints in _prints_by_video(m, pq.read_table(hits_dir / f"prints_{m}.parquet")).items():
@@ -151,7 +154,9 @@ def match_cached(hits_dir: Path, opts: dict[str, MatchOptions],
     for query_id, prints in per_query.items():
         hits = {m: Hits.from_table(hit_tables[m].take(grouped[m].get(query_id, np.zeros(0, np.int64))))
                 for m in prints}
-        segments += match_segments(query_id, prints, hits, opts, references)
+        aligned = {m: sparse_options(o, stride_of(prints[m].t_start, step)) if m in prints else o
+                   for m, o in opts.items()}
+        segments += match_segments(query_id, prints, hits, aligned, references)
     return segments
 
 

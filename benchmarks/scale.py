@@ -29,7 +29,8 @@ scan job can search). Then, per size:
 
 Measured per size: write time (and the time spent making the padded fingerprints), optimize and index build
 time, bytes per media-hour (table data + indexes, per modality and total; and the whole store folder), k-NN time
-per query-hour (the first stage alone: :func:`avm.index.knn` on the real queries' fingerprints, file by file),
+per query-hour (the first stage alone, as the scan runs it: every query interval ``search.first_stage_step`` apart,
+file by file),
 recall@k of the ANN search against exact search on ``--recall-queries`` sampled query intervals per modality
 (recall = |approx ∩ exact| / |exact| over (query interval, video, t_start); copy recall = share of query
 intervals whose exact top-1 is among the approx top-k), the scan of the real query files through
@@ -77,10 +78,11 @@ from hydra import compose, initialize_config_dir
 
 from avm.config import CONFIG_DIR, to_options
 from avm.errors import UserError
-from avm.index import FingerprintStore, IndexOptions, finalize, knn, store_bytes, store_videos
+from avm.index import FingerprintStore, IndexOptions, SearchOptions, finalize, knn, store_bytes, store_videos
 from avm.index.maintenance import build_vector_index
 from avm.manifest import ManifestEntry, read_inputs
 from avm.match import calibrate_catalog
+from avm.match.cascade import first_stage_hits
 from avm.pipeline import DecodeStage, FingerprintStage, IngestConfig, MediaRow, ScanConfig, run_stages
 from avm.pipeline.ingest import model_versions
 from avm.pipeline.progress import Progress
@@ -410,14 +412,16 @@ def recall(store: FingerprintStore, modality: str, queries: np.ndarray, exact: E
             "bruteforce_ms_per_query": 1000 * exact.seconds / max(len(queries), 1)}
 
 
-def knn_seconds(store: FingerprintStore, queries: Queries, modalities: Sequence[str], k: int) -> dict[str, float]:
-    """Seconds :func:`knn` takes per modality over every query file (one call per file, as a scan does)."""
+def knn_seconds(store: FingerprintStore, queries: Queries, modalities: Sequence[str],
+                search: SearchOptions) -> dict[str, float]:
+    """Seconds the first stage (:func:`avm.match.cascade.first_stage_hits`: k-NN of the query intervals
+    ``search.first_stage_step`` apart) takes per modality over every query file, one call per file as a scan."""
     seconds = dict.fromkeys(modalities, 0.0)
     for prints in queries.prints:
         for m in modalities:
             if m in prints and len(prints[m]):
                 started = time.perf_counter()
-                knn(store, m, prints[m].vectors, k)
+                first_stage_hits(store, m, prints[m], search)
                 seconds[m] += time.perf_counter() - started
     return seconds
 
@@ -509,7 +513,7 @@ class Bench:
                 per_modality[m]["recall"] = recall(self.store, m, self.samples[m], exact[m], k)
         log.info("size %g h: k-NN of %.2f h of queries", target_hours, self.queries.hours)
         with phases("knn"):
-            knn_s = knn_seconds(self.store, self.queries, self.modalities, k)
+            knn_s = knn_seconds(self.store, self.queries, self.modalities, self.cfg.search)
         for m in self.modalities:
             hours = self.catalog.modality_hours.get(m, 0.0)
             size = modality_bytes(self.store, m)
@@ -539,7 +543,7 @@ class Bench:
         log.info("size %g h: calibrating", target_hours)
         with phases("calibration"):
             calibration = calibrate_catalog(FingerprintStore(cfg.index), cfg.match.per_modality(self.modalities),
-                                            cfg.search.k)
+                                            cfg.search)
         log.info("size %g h: scanning %d query files", target_hours, len(self.queries.entries))
         with phases("scan"):
             result = scan(cfg, read_inputs(cfg.queries))

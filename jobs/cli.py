@@ -14,6 +14,7 @@ JOBS = {
     "evaluate": ("jobs.evaluate", "score scan output against a ground-truth CSV"),
     "demo": ("jobs.demo", "build the bundled demo, ingest, scan, evaluate"),
     "train": ("jobs.train", "train a fingerprint model (train=audio|visual)"),
+    "fit-projection": ("jobs.fit_projection", "fit the projection of compact fingerprints (projection.modality=...)"),
     "delete": ("jobs.delete", "take videos down: ids=[a,b] or manifest=... reason=... [--dry-run]"),
     "list": ("jobs.list_videos", "the catalog's videos with status, hours and models [status=...]"),
     "stats": ("jobs.stats", "rows, index coverage, model versions and bytes of the catalog"),

@@ -21,6 +21,7 @@ from avm.pipeline.config import (
 )
 from avm.train.config import SCHEMAS as TRAIN_SCHEMAS
 from avm.train.config import TrainConfig
+from avm.train.projection import ProjectionConfig
 
 JOB_SCHEMAS = {
     "ingest": IngestConfig,
@@ -33,6 +34,7 @@ JOB_SCHEMAS = {
     "reindex": ReindexConfig,
     "delete": DeleteConfig,
     "inventory": InventoryConfig,
+    "fit_projection": ProjectionConfig,
 }
 
 

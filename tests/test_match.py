@@ -333,7 +333,7 @@ def test_calibration_round_trips_through_json():
 
 
 def test_match_query_finds_a_stored_copy_and_its_segments_round_trip(tmp_path, monkeypatch):
-    from avm.index import FingerprintStore, IndexOptions, knn, store_videos
+    from avm.index import FingerprintStore, IndexOptions, SearchOptions, knn, store_videos
     from avm.match import calibrate_catalog, match_query, reference_lookup, stored_fingerprints
 
     query, ref = _copy_with_speed(1.0, 30.0, 10.0, 40.0, seed=4)
@@ -348,16 +348,50 @@ def test_match_query_finds_a_stored_copy_and_its_segments_round_trip(tmp_path, m
     again = Hits.from_table(hits.to_table())
     assert all(np.array_equal(getattr(again, f), getattr(hits, f)) for f in HITS_SCHEMA.names)
     opts = {"audio": MatchOptions(AlignOptions(min_similarity=0.6))}
-    found = match_query(store, "q", {"audio": query}, 3, opts, reference_lookup(store, size=4))
+    found = match_query(store, "q", {"audio": query}, SearchOptions(k=3), opts, reference_lookup(store, size=4))
     assert [(s.ref_id, s.modality) for s in found] == [("r", "audio")]
     assert abs(found[0].offset - 30.0) < 0.6 and abs(found[0].query_start - 10.0) <= 1.0
     assert Segment.from_table(Segment.to_table(found, "run")) == found
     # the catalog's calibration is computed once per catalog state and settings, then read back
-    calibrated = calibrate_catalog(store, opts, 3)
+    calibrated = calibrate_catalog(store, opts, SearchOptions(k=3))
     assert calibrated.null_hours == 240.0 / 3600 and calibrated.impostor_samples == {"audio": 480}
 
     def not_again(*args, **kwargs):
         raise AssertionError("calibrated twice")
 
     monkeypatch.setattr("avm.match.calibration.impostor_similarities", not_again)
-    assert calibrate_catalog(store, opts, 3) == calibrated
+    assert calibrate_catalog(store, opts, SearchOptions(k=3)) == calibrated
+
+
+def test_stride_of_follows_the_interval_step():
+    from avm.match.cascade import sparse_options, stride_of
+
+    t = np.arange(0, 30, 0.5)
+    assert stride_of(t, 0.0) == 1 and stride_of(t, 0.5) == 1 and stride_of(t, 2.0) == 4 and stride_of(t, 1.2) == 2
+    assert stride_of(np.arange(0, 30, 1.0), 2.0) == 2 and stride_of(t[:1], 2.0) == 1
+    opts = MatchOptions(AlignOptions(min_hits=5))
+    assert sparse_options(opts, 1) is opts
+    assert sparse_options(opts, 2).align.min_hits == 3 and sparse_options(opts, 4).align.min_hits == 2
+
+
+def test_sparse_first_stage_finds_the_copy_with_full_resolution_boundaries(tmp_path):
+    from avm.index import FingerprintStore, IndexOptions, SearchOptions, store_videos
+    from avm.match import match_query, reference_lookup
+    from avm.match.cascade import first_stage_hits
+
+    query, ref = _copy_with_speed(1.0, 30.0, 10.0, 40.0, seed=4)
+    _, other = _copy_with_speed(1.0, 0.0, 0.0, 0.0, seed=5)
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
+    store_videos(store, {"r": {"audio": ref}, "other": {"audio": other}}, durations={"r": 120.0, "other": 120.0})
+    sparse = SearchOptions(k=3, first_stage_step=2.0)
+    hits, stride = first_stage_hits(store, "audio", query, sparse)
+    assert stride == 4 and set(np.unique(hits.query_index)) <= set(range(0, len(query), 4))
+    assert len(np.unique(hits.query_index)) == len(range(0, len(query), 4))
+    opts = {"audio": MatchOptions(AlignOptions(min_similarity=0.6))}
+    lookup = reference_lookup(store, size=4)
+    dense = match_query(store, "q", {"audio": query}, SearchOptions(k=3), opts, lookup)
+    found = match_query(store, "q", {"audio": query}, sparse, opts, lookup)
+    assert [(s.ref_id, s.modality) for s in found] == [("r", "audio")] == [(s.ref_id, s.modality) for s in dense]
+    # refinement sets the boundaries from every interval, so the sparse search ends where the dense one does
+    assert abs(found[0].query_start - dense[0].query_start) <= 0.5 and abs(found[0].query_end - dense[0].query_end) <= 0.5
+    assert abs(found[0].offset - 30.0) < 0.6

@@ -144,12 +144,12 @@ def test_shared_content_makes_no_pair_and_leaves_the_thresholds_room(scans):
 CALIBRATE = """
 import logging, sys
 logging.basicConfig(level=logging.INFO)
-from avm.index import FingerprintStore, IndexOptions
+from avm.index import FingerprintStore, IndexOptions, SearchOptions
 from avm.match import MatchConfig, calibrate_catalog
 config = MatchConfig()
 config.calibration.shared_query_every = 1.5
 print(calibrate_catalog(FingerprintStore(IndexOptions(uri=sys.argv[1])), config.per_modality(["audio", "visual"]),
-                        10).to_json())
+                        SearchOptions(k=10)).to_json())
 """
 
 

@@ -5,11 +5,30 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from avm.fingerprint.options import FingerprintOptions
+from avm.fingerprint.options import FingerprintOptions, ModalityModel
 from avm.fingerprint.pooling import PoolingOptions, pool_intervals
+from avm.fingerprint.projection import Projection
 from avm.media import DecodedMedia
 from avm.models import build_model, resolve_device
 from avm.types import Fingerprints
+
+
+def load_model(settings: ModalityModel) -> tuple[torch.nn.Module, Projection | None, str]:
+    """The model of ``settings``, its projection (None without one) and the version of its fingerprints (the
+    model's version, followed by the projection's tag when there is one)."""
+    model, version = build_model(settings.spec())
+    if not settings.projection:
+        return model, None, version
+    projection = Projection.load(settings.projection)
+    if projection.model_version != version:
+        raise ValueError(f"projection {settings.projection} was fitted on {projection.model_version}, "
+                         f"not on the configured model {version}")
+    return model, projection, projection.version(version)
+
+
+def fingerprint_version(settings: ModalityModel) -> str:
+    """The version string of the fingerprints that ``settings`` make."""
+    return load_model(settings)[2]
 
 
 class Fingerprinter:
@@ -21,15 +40,18 @@ class Fingerprinter:
         if opts.threads and self.device.type == "cpu":
             torch.set_num_threads(opts.threads)
         self.models: dict[str, torch.nn.Module] = {}
+        self.projections: dict[str, Projection] = {}
         self.versions: dict[str, str] = {}
         for modality in opts.modalities:
-            model, version = build_model(opts.model(modality).spec())
+            model, projection, version = load_model(opts.model(modality))
             self.models[modality] = model.to(self.device)
             self.versions[modality] = version
+            if projection is not None:
+                self.projections[modality] = projection
 
     def dims(self) -> dict[str, int]:
-        """Embedding dimension of each modality."""
-        return {m: model.dim for m, model in self.models.items()}
+        """Fingerprint dimension of each modality (the projection's where there is one)."""
+        return {m: self.projections[m].dim if m in self.projections else model.dim for m, model in self.models.items()}
 
     @torch.inference_mode()
     def audio_context(self, audio: np.ndarray) -> torch.Tensor:
@@ -83,6 +105,8 @@ class Fingerprinter:
             if steps and modality in steps:
                 pooling = PoolingOptions(pooling.window, steps[modality], pooling.min_window_fraction)
             t_start, t_end, vectors = pool_intervals(run(), hop(), pooling)
+            if modality in self.projections:
+                vectors = self.projections[modality].apply(vectors)
             if len(t_start):
                 results[modality] = Fingerprints(modality, t_start, t_end, vectors, self.versions[modality])
         return results

@@ -10,10 +10,14 @@ from avm.models import ModelSpec
 
 @dataclass
 class ModalityModel(ModelSpec):
-    """One modality's model, its interval window and index step, and the finer step of query fingerprints."""
+    """One modality's model, its interval window and index step, the finer step of query fingerprints, and the
+    projection that makes its fingerprints compact."""
 
     pooling: PoolingOptions = field(default_factory=PoolingOptions)
     query_step: float = 0.5  # queries are pooled at this step (at most the index step); 0: the index step
+    # an .npz of avm.fingerprint.projection fitted on this model (avm fit-projection): fingerprints are projected
+    # to its fewer dimensions; None: the model's own embeddings
+    projection: str | None = None
 
     def spec(self) -> ModelSpec:
         """The model alone (what its version string is computed from)."""
@@ -22,14 +26,16 @@ class ModalityModel(ModelSpec):
 
 def _shipped_audio() -> ModalityModel:
     # 1 s windows as trained; a 0.5 s step covers every instant by two windows and keeps any query within
-    # 0.25 s of an index window
+    # 0.25 s of an index window; projected to 64 dimensions (half the bytes, avm/models/checkpoints/projections.md)
     return ModalityModel("audio_cnn", checkpoint="avm/models/checkpoints/audio_v2.pt",
-                         pooling=PoolingOptions(window=1.0, step=0.5), query_step=0.5)
+                         pooling=PoolingOptions(window=1.0, step=0.5), query_step=0.5,
+                         projection="avm/models/checkpoints/audio_v2_pca64.npz")
 
 
 def _shipped_visual() -> ModalityModel:
     # 2 s windows (4 frames at 2 fps) every 1 s average out the frame-sampling phase of a copy; a 0.5 s query
-    # step keeps any query within 0.25 s of an index window
+    # step keeps any query within 0.25 s of an index window. Not projected by default: visual_v1_pca32.npz costs
+    # the picture its hold on repeated pictures (avm/models/checkpoints/projections.md)
     return ModalityModel("visual_cnn", checkpoint="avm/models/checkpoints/visual_v1.pt",
                          pooling=PoolingOptions(window=2.0, step=1.0), query_step=0.5)
 

@@ -25,6 +25,9 @@ class IndexOptions:
 
 @dataclass
 class SearchOptions:
-    """k-NN search of query intervals (the ``search`` config group)."""
+    """k-NN search of query intervals, the first stage of matching (the ``search`` config group)."""
 
-    k: int = 10  # nearest reference intervals retrieved for every query interval
+    k: int = 10  # nearest reference intervals retrieved for every query interval searched
+    # seconds between the query intervals searched by the cascade's first stage (avm.match.cascade); refinement
+    # still compares every interval with the candidates' stored fingerprints. 0: every interval is searched
+    first_stage_step: float = 1.0

@@ -27,7 +27,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from avm.index import FingerprintStore, impostor_similarities, knn, read_calibration, write_calibration
+from avm.index import FingerprintStore, SearchOptions, impostor_similarities, read_calibration, write_calibration
+from avm.match.cascade import first_stage_hits, sparse_options
 from avm.match.matcher import match_segments
 from avm.match.options import AlignOptions, CalibrationOptions, MatchOptions, RefineOptions
 from avm.match.query import reference_lookup
@@ -139,8 +140,8 @@ class Calibration:
         return cls(**data)
 
 
-def _cache_key(store: FingerprintStore, opts: dict[str, MatchOptions], k: int) -> str:
-    state = {"version": CALIBRATION_VERSION, "tables": store.state(tuple(opts)), "k": k,
+def _cache_key(store: FingerprintStore, opts: dict[str, MatchOptions], search: SearchOptions) -> str:
+    state = {"version": CALIBRATION_VERSION, "tables": store.state(tuple(opts)), "search": dataclasses.asdict(search),
              "options": {m: dataclasses.asdict(o) for m, o in opts.items()}}
     return hashlib.sha256(json.dumps(state, sort_keys=True).encode()).hexdigest()[:32]
 
@@ -158,11 +159,11 @@ def _null_videos(store: FingerprintStore, hours: float, seed: int = 0) -> list[t
     return picked
 
 
-def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], k: int, hours: float,
+def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], search: SearchOptions, hours: float,
                         shared: SharedContent | None = None) -> tuple[dict[str, np.ndarray], float]:
     """Scores of the segments found per modality when sampled catalog videos, played backwards, are matched
-    as queries against the rest of the catalog (hits on any ``shared`` content dropped: calibration measures
-    unrelated content only); and the hours of media used."""
+    as queries against the rest of the catalog with the scan's first stage (hits on any ``shared`` content
+    dropped: calibration measures unrelated content only); and the hours of media used."""
     references = reference_lookup(store)
     shared = shared or SharedContent()
     scores: dict[str, list[float]] = {m: [] for m in opts}
@@ -173,8 +174,9 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
             if prints is None:
                 continue
             backwards = prints.reversed()
-            hits = shared.drop_hits(m, knn(store, m, backwards.vectors, k, exclude_video_id=video_id))
-            found = match_segments(video_id, {m: backwards}, {m: hits}, {m: o}, references=references)
+            hits, stride = first_stage_hits(store, m, backwards, search, exclude_video_id=video_id)
+            found = match_segments(video_id, {m: backwards}, {m: shared.drop_hits(m, hits)},
+                                   {m: sparse_options(o, stride)}, references=references)
             scores[m] += [s.score for s in found]
     return {m: np.asarray(v) for m, v in scores.items()}, sum(d for _, d in videos) / 3600
 
@@ -190,21 +192,21 @@ def with_decision_thresholds(opts: dict[str, MatchOptions], null_scores: dict[st
     return out
 
 
-def calibrate_catalog(store: FingerprintStore, opts: dict[str, MatchOptions], k: int) -> Calibration:
+def calibrate_catalog(store: FingerprintStore, opts: dict[str, MatchOptions], search: SearchOptions) -> Calibration:
     """Calibrated options for matching against this catalog (computed once per catalog state and settings)."""
-    key = _cache_key(store, opts, k)
+    key = _cache_key(store, opts, search)
     cached = read_calibration(store, key)
     if cached is not None:
         result = Calibration.from_json(cached)
         log.info("match thresholds: reused the calibration of this catalog state (%s)", key[:12])
         return result
-    shared = shared_content(store, {m: o.calibration for m, o in opts.items()}, k, reference_lookup(store))
+    shared = shared_content(store, {m: o.calibration for m, o in opts.items()}, search.k, reference_lookup(store))
     impostors = {m: impostor_similarities(store, m, o.calibration.samples,
                                           ignore=functools.partial(shared.covers, m) if shared.spans.get(m) else None)
                  for m, o in opts.items()}
     calibrated = calibrate(opts, impostors)
     hours = max((o.calibration.null_hours for o in opts.values()), default=0.0)
-    null_scores, null_hours = null_segment_scores(store, calibrated, k, hours, shared) if hours > 0 else ({}, 0.0)
+    null_scores, null_hours = null_segment_scores(store, calibrated, search, hours, shared) if hours > 0 else ({}, 0.0)
     calibrated = with_decision_thresholds(calibrated, null_scores, null_hours)
     passing = {m: int((null_scores.get(m, np.zeros(0)) >= o.align.min_score).sum()) for m, o in calibrated.items()}
     result = Calibration(calibrated, null_hours, {m: len(s) for m, s in null_scores.items()}, passing,

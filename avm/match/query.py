@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import functools
 
-from avm.index import FingerprintStore, knn
+from avm.index import FingerprintStore, SearchOptions
+from avm.match.cascade import first_stage_hits, sparse_options
 from avm.match.matcher import ReferenceLookup, match_segments
 from avm.match.options import FuseOptions, MatchOptions
 from avm.match.shared import SharedContent
@@ -24,11 +25,12 @@ def reference_lookup(store: FingerprintStore, size: int = REFERENCE_CACHE_SIZE) 
     return functools.lru_cache(maxsize=size)(functools.partial(stored_fingerprints, store))
 
 
-def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Fingerprints], k: int,
+def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Fingerprints], search: SearchOptions,
                 opts: dict[str, MatchOptions], references: ReferenceLookup | None = None,
                 fuse: FuseOptions | None = None, shared: SharedContent | None = None,
                 exclude_self: bool = False) -> list[Segment]:
-    """Search every interval of one query in each modality's table, align and refine the hits, fuse the modalities.
+    """Search one query's intervals in each modality's table (every interval, or a sparse first stage:
+    :mod:`avm.match.cascade`), align and refine the hits, fuse the modalities.
 
     With ``exclude_self`` (the query is a catalog video) the video with its id is excluded; so are hits on
     content ``shared`` by ``calibration.shared_min_videos`` or more catalog videos. ``references`` (by default a
@@ -36,7 +38,10 @@ def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Finger
     """
     shared = shared or SharedContent()
     exclude = query_id if exclude_self else None
-    hits = {m: shared.drop_hits(m, knn(store, m, fp.vectors, k, exclude_video_id=exclude),
-                                opts[m].calibration.shared_min_videos)
-            for m, fp in prints.items() if len(fp.vectors)}
-    return match_segments(query_id, prints, hits, opts, references=references or reference_lookup(store), fuse=fuse)
+    hits, aligned = {}, dict(opts)
+    for m, fp in prints.items():
+        if len(fp.vectors):
+            found, stride = first_stage_hits(store, m, fp, search, exclude_video_id=exclude)
+            hits[m] = shared.drop_hits(m, found, opts[m].calibration.shared_min_videos)
+            aligned[m] = sparse_options(opts[m], stride)
+    return match_segments(query_id, prints, hits, aligned, references=references or reference_lookup(store), fuse=fuse)

@@ -9,11 +9,10 @@ from dataclasses import dataclass, field
 import pyarrow as pa
 
 from avm.errors import UserError
-from avm.fingerprint import FingerprintOptions
+from avm.fingerprint import FingerprintOptions, fingerprint_version
 from avm.index import BatchedWriter, FingerprintStore, clear_leftovers, finalize, video_row
 from avm.manifest import ManifestEntry
 from avm.media.source import local_path
-from avm.models import build_model
 from avm.pipeline.config import IngestConfig
 from avm.pipeline.progress import Progress
 from avm.pipeline.ray_adapter import iter_rows, map_stage, ray_session, rows_dataset
@@ -85,7 +84,7 @@ def _video_row(row: FingerprintedRow, status: str, error: str, n_intervals: int)
 
 def model_versions(fingerprint: FingerprintOptions) -> dict[str, str]:
     """The version string of every configured model (what a video's fingerprints must have been made with)."""
-    return {m: build_model(fingerprint.model(m).spec())[1] for m in fingerprint.modalities}
+    return {m: fingerprint_version(fingerprint.model(m)) for m in fingerprint.modalities}
 
 
 def _plan(entries: list[ManifestEntry], store: FingerprintStore, modalities: tuple[str, ...], on_change: str,

@@ -39,8 +39,8 @@ def match_file(cfg: MatchFileConfig, uri: str) -> list[Segment]:
     printing = [DecodeStage(cfg.media, cfg.model.modalities), FingerprintStage(cfg.model, cfg.model.query_steps())]
     (printed,) = run_stages(printing, [MediaRow(uri, default_video_id(uri))])
     _raise_failure(printed)
-    calibration = calibrate_catalog(store, cfg.match.per_modality(modalities), cfg.search.k)
-    query = QueryStage(cfg.index, snapshot, calibration, cfg.match.fuse, cfg.search.k, modalities)
+    calibration = calibrate_catalog(store, cfg.match.per_modality(modalities), cfg.search)
+    query = QueryStage(cfg.index, snapshot, calibration, cfg.match.fuse, cfg.search, modalities)
     (result,) = run_stages([query], [printed])
     _raise_failure(result)
     return result.segments

@@ -65,7 +65,7 @@ def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None) -> ScanResult
         rows = [MediaRow(e.uri, e.video_id) for e in queries]
         log.info("scan: %d query files against %d catalog videos (%s)", len(queries), len(snapshot.durations),
                  snapshot.versions)
-    calibration = calibrate_catalog(store, cfg.match.per_modality(modalities), cfg.search.k)
+    calibration = calibrate_catalog(store, cfg.match.per_modality(modalities), cfg.search)
     progress = Progress("scan", len(rows))
     segments, failed = [], []
     with ray_session(cfg.ray):
@@ -73,7 +73,7 @@ def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None) -> ScanResult
         if queries is not None:
             dataset = map_stage(dataset, DecodeStage(cfg.media, cfg.model.modalities, cfg.ray.decode))
             dataset = map_stage(dataset, FingerprintStage(cfg.model, cfg.model.query_steps(), cfg.ray.embed))
-        query = QueryStage(cfg.index, snapshot, calibration, cfg.match.fuse, cfg.search.k, modalities, cfg.ray.query)
+        query = QueryStage(cfg.index, snapshot, calibration, cfg.match.fuse, cfg.search, modalities, cfg.ray.query)
         for result in iter_rows(map_stage(dataset, query)):
             if result.error:
                 failed.append((result.video_id, result.error))

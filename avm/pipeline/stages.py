@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import numpy as np
 
 from avm.fingerprint import Fingerprinter, FingerprintOptions
-from avm.index import CatalogSnapshot, FingerprintStore, IndexOptions
+from avm.index import CatalogSnapshot, FingerprintStore, IndexOptions, SearchOptions
 from avm.match import Calibration, FuseOptions, ReferenceLookup, match_query, reference_lookup, stored_fingerprints
 from avm.media import DecodeOptions, MediaError, content_hash, decode
 from avm.pipeline.rows import CatalogRow, DecodedRow, FingerprintedRow, MediaRow, QueryResult
@@ -104,10 +104,10 @@ class QueryStage(Stage[FingerprintedRow | CatalogRow, QueryResult]):
     default_resources = StageResources(cpus=0.0, actors=1, batch_size=8)  # one actor holding the store connection
 
     def __init__(self, index: IndexOptions, snapshot: CatalogSnapshot, calibration: Calibration, fuse: FuseOptions,
-                 k: int, modalities: tuple[str, ...], resources: StageResources | None = None) -> None:
+                 search: SearchOptions, modalities: tuple[str, ...], resources: StageResources | None = None) -> None:
         super().__init__(resources)
         self.index, self.snapshot, self.calibration = index, snapshot, calibration
-        self.fuse, self.k, self.modalities = fuse, k, modalities
+        self.fuse, self.search, self.modalities = fuse, search, modalities
         self.store: FingerprintStore | None = None
         self.references: ReferenceLookup | None = None
 
@@ -130,7 +130,7 @@ class QueryStage(Stage[FingerprintedRow | CatalogRow, QueryResult]):
         out = QueryResult(row.video_id, duration=0.0 if catalog else row.duration)
         try:
             prints = self._stored_prints(row.video_id) if catalog else row.prints
-            out.segments = match_query(self.store, row.video_id, prints, self.k, self.calibration.options,
+            out.segments = match_query(self.store, row.video_id, prints, self.search, self.calibration.options,
                                        self.references, self.fuse, self.calibration.shared,
                                        exclude_self=catalog)
         except Exception as exc:  # every failure becomes the row's error
