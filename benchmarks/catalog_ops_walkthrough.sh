@@ -17,11 +17,11 @@ step stats; $AVM stats "${COMMON[@]}" 2>/dev/null
 step "scan queries=$MEDIA/queries   (in the background)   +   avm reindex model.audio.checkpoint=$V1"
 $AVM scan queries="$MEDIA/queries" output_dir="$OUT/scan_during" "${COMMON[@]}" > "$OUT/scan_during.log" 2>&1 &
 SCAN=$!
-$AVM reindex model.audio.checkpoint=$V1 "${COMMON[@]}" 2>/dev/null
+$AVM reindex model.audio.checkpoint=$V1 model.audio.projection=null "${COMMON[@]}" 2>/dev/null
 wait $SCAN; echo "scan that ran during the reindex: exit $?"; grep -E "^scan " "$OUT/scan_during.log"; pairs "$OUT/scan_during/matches.csv"
 step stats; $AVM stats "${COMMON[@]}" 2>/dev/null | grep -E "active|fingerprints_"
 step scan queries=... '(default model: not the catalog'"'"'s any more)'; $AVM scan queries="$MEDIA/queries" "${COMMON[@]}" 2>&1 | tail -1; echo "exit ${PIPESTATUS[0]}"
-step scan queries=... model.audio.checkpoint=$V1; $AVM scan queries="$MEDIA/queries" model.audio.checkpoint=$V1 output_dir="$OUT/scan_v1" "${COMMON[@]}" 2>/dev/null | grep -E "^scan "; pairs "$OUT/scan_v1/matches.csv"
+step scan queries=... model.audio.checkpoint=$V1; $AVM scan queries="$MEDIA/queries" model.audio.checkpoint=$V1 model.audio.projection=null output_dir="$OUT/scan_v1" "${COMMON[@]}" 2>/dev/null | grep -E "^scan "; pairs "$OUT/scan_v1/matches.csv"
 step reindex action=rollback; $AVM reindex action=rollback "${COMMON[@]}" 2>/dev/null
 step scan queries=...; $AVM scan queries="$MEDIA/queries" output_dir="$OUT/scan_back" "${COMMON[@]}" 2>/dev/null | grep -E "^scan "; pairs "$OUT/scan_back/matches.csv"
 step delete ids=[r_001] reason='"licence ended"'; $AVM delete ids=[r_001] reason="licence ended" "${COMMON[@]}" 2>/dev/null

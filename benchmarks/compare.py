@@ -16,7 +16,7 @@ was kept (``visual`` or ``both``); the fused system on every copy.
 
 ``--baseline`` adds an AVM system with its own overrides on its own LanceDB (OUT/NAME), for a previous model
 side by side in the same run, e.g. ``--baseline avm_audio_v1="model.modalities=[audio]
-model.audio.checkpoint=avm/models/checkpoints/audio_v1.pt"``; its scope follows ``model.modalities``.
+model.audio.checkpoint=avm/models/checkpoints/audio_v1.pt model.audio.projection=null"``; its scope follows ``model.modalities``.
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ of one) can be compared on the same copies in a minute:
 
     python benchmarks/copy_retrieval.py --bench outputs/bench/standard
     python benchmarks/copy_retrieval.py --bench outputs/bench/standard \
-        --override model.audio.checkpoint=outputs/train/audio_v3/model.pt
+        --override model.audio.checkpoint=outputs/train/audio_v3/model.pt model.audio.projection=null
 """
 
 from __future__ import annotations

@@ -111,7 +111,7 @@ def main() -> None:
     out = Path(args.out).resolve()
     rng = random.Random(args.seed)
     ingest = ["ingest", f"input={args.input}", f"write_batch_rows={args.batch_rows}"]
-    reindex = ["reindex", f"model.audio.checkpoint={OTHER_AUDIO_MODEL}", f"write_batch_rows={args.batch_rows}"]
+    reindex = ["reindex", f"model.audio.checkpoint={OTHER_AUDIO_MODEL}", "model.audio.projection=null", f"write_batch_rows={args.batch_rows}"]
     clean_ingest = out / "clean_ingest" / "db"
     clean_reindex = out / "clean_reindex" / "db"
     for folder in (clean_ingest.parent, clean_reindex.parent):

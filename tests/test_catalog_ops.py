@@ -35,7 +35,8 @@ from avm.types import Fingerprints
 
 from conftest import excerpt, job_config
 
-AUDIO_V1 = "avm/models/checkpoints/audio_v1.pt"
+# the previous audio model, unprojected (the shipped projection belongs to audio_v2)
+AUDIO_V1 = {"model.audio.checkpoint": "avm/models/checkpoints/audio_v1.pt", "model.audio.projection": "null"}
 
 
 @pytest.fixture(scope="module", autouse=True)
@@ -181,7 +182,7 @@ def test_reindex_builds_a_new_version_beside_the_one_in_use_then_swaps_and_rolls
     before = store.active_versions()
     in_flight = FingerprintStore(cfg.index, store.take_snapshot())  # a scan that started before the swap
     query = in_flight.intervals_of("audio", "av")
-    reindex = job_config("reindex", ReindexConfig, tmp_path, **{"model.audio.checkpoint": AUDIO_V1})
+    reindex = job_config("reindex", ReindexConfig, tmp_path, **AUDIO_V1)
     summary = run_reindex(reindex)
     assert summary.fingerprinted == 2 and summary.after["audio"] != before["audio"]
     assert summary.after["visual"] == before["visual"]
@@ -192,7 +193,7 @@ def test_reindex_builds_a_new_version_beside_the_one_in_use_then_swaps_and_rolls
     assert set(knn(in_flight, "audio", vectors, k=1).video_id) == {"av"}
     with pytest.raises(ModelMismatch):
         _matches(tmp_path, media_dir / "av.mp4")
-    assert "av" in _matches(tmp_path, media_dir / "av.mp4", **{"model.audio.checkpoint": AUDIO_V1})
+    assert "av" in _matches(tmp_path, media_dir / "av.mp4", **AUDIO_V1)
     assert run_reindex(reindex).fingerprinted == 0  # already there: nothing to do
     run_reindex(job_config("reindex", ReindexConfig, tmp_path, action="rollback"))
     store.refresh()

@@ -22,7 +22,8 @@ def load_model(settings: ModalityModel) -> tuple[torch.nn.Module, Projection | N
     projection = Projection.load(settings.projection)
     if projection.model_version != version:
         raise ValueError(f"projection {settings.projection} was fitted on {projection.model_version}, "
-                         f"not on the configured model {version}")
+                         f"not on the configured model {version}: set model.<modality>.projection=null with "
+                         f"another checkpoint, or fit one for it (avm fit-projection)")
     return model, projection, projection.version(version)
 
 

@@ -237,7 +237,7 @@ def build_vector_index(store: FingerprintStore, table: lancedb.table.Table) -> b
                                                                                   num_partitions=partitions)
     else:
         config = lancedb.index.IvfPq(distance_type="dot", num_partitions=partitions,
-                                     num_sub_vectors=store.opts.num_sub_vectors or max(1, dim // 8))
+                                     num_sub_vectors=store.opts.num_sub_vectors or max(1, dim // 4))
     log.info("training the %s index of %s (%d rows)", store.opts.index_type, table.name, rows)
     table.create_index("vector", config=config, replace=True)
     store.write_setting(f"index/{table.name}", {"rows": rows, "at": datetime.now(UTC).isoformat()})

@@ -14,7 +14,7 @@ class IndexOptions:
     build_min_rows: int = 100_000  # exact (brute-force) search below this many rows per table
     index_type: str = "IVF_PQ"  # or IVF_RQ
     num_partitions: int | None = None  # None: LanceDB's default for the table size
-    num_sub_vectors: int | None = None  # None: dim / 8 (PQ only)
+    num_sub_vectors: int | None = None  # None: dim / 4 (a code byte per 4 dimensions; PQ only)
     nprobes: int = 32
     refine_factor: int | None = 10  # re-rank refine_factor * k candidates with exact distances
     cleanup_older_than_days: float = 7.0  # optimize() drops table versions older than this
