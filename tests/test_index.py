@@ -125,3 +125,9 @@ def test_impostor_similarities_are_the_best_match_in_another_video(tmp_path):
     expected = [max(float(np.max(other @ rows[i][1])) for v, other in stored.items() if v != rows[i][0])
                 for i in picks]
     assert len(found) == 40 and np.allclose(np.sort(found), np.sort(expected), atol=1e-3)
+
+
+def test_pq_sub_vectors_divide_the_dimension_at_about_four_dimensions_each():
+    from avm.index.maintenance import pq_sub_vectors
+
+    assert [pq_sub_vectors(d) for d in (128, 64, 32, 8, 3, 30, 50)] == [32, 16, 8, 2, 1, 6, 10]

@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from avm.errors import UserError
 from avm.fingerprint import Fingerprinter, FingerprintOptions, ModalityModel, Projection, fit_projection
 from avm.media import DecodeOptions, decode
 
@@ -66,13 +67,12 @@ def test_fingerprinter_projects_with_the_shipped_projections_and_refuses_a_forei
     foreign.save(tmp_path / "foreign.npz")
     options = dataclasses.replace(shipped, modalities=("audio",),
                                   audio=dataclasses.replace(shipped.audio, projection=str(tmp_path / "foreign.npz")))
-    with pytest.raises(ValueError, match="foreign.npz was fitted on audio_cnn-0000000000"):
+    with pytest.raises(UserError, match="foreign.npz was fitted on audio_cnn-0000000000"):
         Fingerprinter(options)
     plain = dataclasses.replace(shipped, modalities=("audio",),
                                 audio=ModalityModel(shipped.audio.architecture, checkpoint=shipped.audio.checkpoint,
                                                     pooling=shipped.audio.pooling))
     assert Fingerprinter(plain).dims() == {"audio": 128}
-
 
 
 @pytest.mark.parametrize("modality,folders", [("audio", ["music"]), ("visual", ["photos", "footage"])])

@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from avm.errors import UserError
 from avm.fingerprint.options import FingerprintOptions, ModalityModel
 from avm.fingerprint.pooling import PoolingOptions, pool_intervals
 from avm.fingerprint.projection import Projection
@@ -21,7 +22,7 @@ def load_model(settings: ModalityModel) -> tuple[torch.nn.Module, Projection | N
         return model, None, version
     projection = Projection.load(settings.projection)
     if projection.model_version != version:
-        raise ValueError(f"projection {settings.projection} was fitted on {projection.model_version}, "
+        raise UserError(f"projection {settings.projection} was fitted on {projection.model_version}, "
                          f"not on the configured model {version}: set model.<modality>.projection=null with "
                          f"another checkpoint, or fit one for it (avm fit-projection)")
     return model, projection, projection.version(version)

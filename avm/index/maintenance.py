@@ -225,6 +225,12 @@ def audit_rows(store: FingerprintStore) -> pa.Table:
 
 
 # --- ANN index and compaction -------------------------------------------------------------------------
+def pq_sub_vectors(dim: int) -> int:
+    """PQ sub-vectors of a ``dim``-d table: about a code byte per 4 dimensions, a divisor of ``dim`` (LanceDB
+    needs one)."""
+    return max(n for n in range(1, max(1, dim // 4) + 1) if dim % n == 0)
+
+
 def build_vector_index(store: FingerprintStore, table: lancedb.table.Table) -> bool:
     """Train the ANN index of a fingerprints table afresh; False when it is too small (exact search)."""
     rows = table.count_rows()
@@ -237,7 +243,7 @@ def build_vector_index(store: FingerprintStore, table: lancedb.table.Table) -> b
                                                                                   num_partitions=partitions)
     else:
         config = lancedb.index.IvfPq(distance_type="dot", num_partitions=partitions,
-                                     num_sub_vectors=store.opts.num_sub_vectors or max(1, dim // 4))
+                                     num_sub_vectors=store.opts.num_sub_vectors or pq_sub_vectors(dim))
     log.info("training the %s index of %s (%d rows)", store.opts.index_type, table.name, rows)
     table.create_index("vector", config=config, replace=True)
     store.write_setting(f"index/{table.name}", {"rows": rows, "at": datetime.now(UTC).isoformat()})

@@ -85,9 +85,7 @@ def run(cfg: ProjectionConfig) -> dict[str, Any]:
     opts = cfg.projection
     fp = _unprojected(cfg.model, opts.modality)
     embed = {"audio": lambda: audio_embeddings(fp, opts.audio), "visual": lambda: visual_embeddings(fp, opts.visual)}
-    if opts.modality not in embed:
-        raise ValueError(f"projection.modality {opts.modality!r} is unknown; expected audio or visual")
-    vectors = embed[opts.modality]()
+    vectors = embed[opts.modality]()  # the modality was checked by _unprojected
     if len(vectors) > opts.max_vectors:
         vectors = vectors[np.random.default_rng(opts.seed).choice(len(vectors), opts.max_vectors, replace=False)]
     projection = fit_projection(vectors, opts.dim, fp.versions[opts.modality])
@@ -100,4 +98,3 @@ def run(cfg: ProjectionConfig) -> dict[str, Any]:
     Path(str(out) + ".json").write_text(json.dumps(summary, indent=2))
     log.info("projection: %s", summary)
     return summary
-

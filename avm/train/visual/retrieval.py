@@ -120,7 +120,7 @@ def _frames(jobs: list[tuple[Picture, tuple[Edit, ...], Picture | None]], cache:
 
 def embed_frames(fp: Fingerprinter, frames: list[np.ndarray]) -> np.ndarray:
     """L2-normalised embeddings [N, D] of frames of any sizes (frames of one size share a batch)."""
-    out = np.zeros((len(frames), fp.dims()["visual"]), np.float32)
+    out = np.zeros((len(frames), fp.models["visual"].dim), np.float32)
     shapes: dict[tuple[int, int], list[int]] = {}
     for i, frame in enumerate(frames):
         shapes.setdefault(frame.shape, []).append(i)
