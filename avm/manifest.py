@@ -1,4 +1,5 @@
-"""Job inputs: a manifest (CSV, Parquet or JSONL with ``uri`` and optional ``video_id``), a directory or a glob.
+"""Job inputs: a manifest (CSV, Parquet or JSONL with ``uri`` and optional ``video_id``), a directory or a glob;
+a manifest or a folder may also be on an object store (``s3://bucket/dir/``).
 
 Video ids: a manifest's ``video_id`` column when given, else the file name without its extension (for files of one
 manifest that share it: the path relative to the manifest's folder, or the URL path, without the extension); for a
@@ -19,11 +20,13 @@ from urllib.parse import urlparse
 
 import pyarrow as pa
 import pyarrow.csv as pa_csv
+import pyarrow.fs as pafs
 import pyarrow.json as pa_json
 import pyarrow.parquet as pq
 
 from avm.errors import UserError
 from avm.media.source import local_path, uri_scheme
+from avm.storage import file_type, filesystem, is_object_store, join, list_files, parent
 
 log = logging.getLogger(__name__)
 
@@ -52,16 +55,20 @@ def relative_id(path: str, root: str) -> str:
 
 def _read_table(path: str) -> pa.Table:
     kind = MANIFEST_EXTENSIONS[Path(path).suffix.lower()]
-    if kind == "csv":
-        return pa_csv.read_csv(path, convert_options=pa_csv.ConvertOptions(
-            column_types={"uri": pa.string(), "video_id": pa.string()}))
+    fs, where = filesystem(path)
     if kind == "parquet":
-        return pq.read_table(path)
-    return pa_json.read_json(path)
+        return pq.read_table(where, filesystem=fs)
+    with fs.open_input_stream(where) as stream:
+        if kind == "csv":
+            return pa_csv.read_csv(stream, convert_options=pa_csv.ConvertOptions(
+                column_types={"uri": pa.string(), "video_id": pa.string()}))
+        return pa_json.read_json(stream)
 
 
 def _long_id(uri: str, base: str) -> str:
-    """A manifest entry's id when its file name is shared: the local path below ``base``, else the URL path."""
+    """A manifest entry's id when its file name is shared: the path below ``base``, else the URL path."""
+    if is_object_store(uri) and is_object_store(base) and uri.startswith(base.rstrip("/") + "/"):
+        return Path(uri[len(base.rstrip("/")) + 1:]).with_suffix("").as_posix()
     path = local_path(uri)
     if path is not None:
         return relative_id(path, base)
@@ -70,19 +77,20 @@ def _long_id(uri: str, base: str) -> str:
 
 
 def read_manifest_file(path: str) -> list[ManifestEntry]:
-    """Entries of a CSV/Parquet/JSONL manifest; relative local paths are resolved against its folder."""
+    """Entries of a CSV/Parquet/JSONL manifest (a local file or an object-store URI); relative paths are resolved
+    against its folder."""
     table = _read_table(path)
     if "uri" not in table.column_names:
         raise UserError(f"{path}: manifest has no 'uri' column (columns: {table.column_names})")
     uris = table["uri"].to_pylist()
     ids = table["video_id"].to_pylist() if "video_id" in table.column_names else [None] * len(uris)
-    base = os.path.dirname(os.path.abspath(path))
+    base = parent(path)
     rows = []
     for row, (uri, video_id) in enumerate(zip(uris, ids, strict=True), start=2):
         if not uri:
             raise UserError(f"{path}: row {row} has an empty uri")
         if uri_scheme(uri) == "file" and not os.path.isabs(uri) and not uri.startswith("file://"):
-            uri = os.path.join(base, uri)
+            uri = join(base, uri)
         rows.append((str(uri), None if video_id is None or str(video_id) == "" else str(video_id)))
     files_per_id: dict[str, set[str]] = defaultdict(set)
     for uri, video_id in rows:
@@ -122,6 +130,8 @@ def read_inputs(spec: str) -> list[ManifestEntry]:
 
     Raises :class:`UserError` when ``spec`` names nothing or holds no file.
     """
+    if is_object_store(spec):
+        return _unique(_object_store_inputs(spec))
     if os.path.isfile(spec) and Path(spec).suffix.lower() in MANIFEST_EXTENSIONS:
         entries = read_manifest_file(spec)
         if not entries:
@@ -139,3 +149,24 @@ def read_inputs(spec: str) -> list[ManifestEntry]:
             raise UserError(f"input {spec!r} is no manifest, directory or file, and matches no file as a glob")
         entries = [ManifestEntry(os.path.abspath(p), relative_id(p, root)) for p in paths]
     return _unique(entries)
+
+
+def _object_store_inputs(spec: str) -> list[ManifestEntry]:
+    """The entries of a manifest or a folder (key prefix) on an object store."""
+    try:
+        kind = file_type(spec)
+    except OSError as exc:
+        raise UserError(f"input {spec}: cannot be read ({exc})") from None
+    if kind == pafs.FileType.File:
+        if Path(spec).suffix.lower() not in MANIFEST_EXTENSIONS:
+            return [ManifestEntry(spec, default_video_id(spec))]
+        entries = read_manifest_file(spec)
+        if not entries:
+            raise UserError(f"manifest {spec} lists no files")
+        return entries
+    root = spec.rstrip("/")
+    files = [uri for uri, _, _ in list_files(root) if Path(uri).suffix.lower() in MEDIA_EXTENSIONS]
+    if not files:
+        raise UserError(f"no media files found in {spec} (looked for {', '.join(sorted(MEDIA_EXTENSIONS))}; "
+                        "globs work for local paths only)")
+    return [ManifestEntry(uri, Path(uri[len(root) + 1:]).with_suffix("").as_posix()) for uri in files]

@@ -13,58 +13,73 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 
+from avm import storage
 from avm.schema import HACKATHON_PRED_COLUMNS
 from avm.types import Segment
 
 RUN_PARTITION = "run"  # matches/run=<run id>/part-0.parquet: one partition per scan run
+PART_FILE = "part-0.parquet"
 
 
-def write_matches(segments: Sequence[Segment], out_dir: str | Path, run_meta: dict[str, Any],
+def write_matches(segments: Sequence[Segment], out_dir: str, run_meta: dict[str, Any],
                   query_uris: dict[str, str] | None = None, ref_uris: dict[str, str] | None = None) -> dict[str, str]:
     """Write the run's partition ``out_dir/matches/run=<run id>/`` (Parquet, run metadata in the file's schema;
     earlier runs' partitions are never touched), its metadata ``out_dir/runs/<run id>.json``, and the latest
-    run's hackathon CSV ``matches.csv`` and ``run.json``.
+    run's hackathon CSV ``matches.csv`` and ``run.json``. ``out_dir`` is a local folder or an object-store URI.
 
-    Every row carries the run id and the query's and reference's files. The partition appears whole (written
-    aside, then renamed), so readers never see half a result.
+    Every row carries the run id and the query's and reference's files. The partition appears whole, so readers
+    never see half a result: a local one is written aside and renamed; on an object store it is one object.
     """
     run_id = str(run_meta["run_id"])
     matches = Segment.to_table(segments, run_id, query_uris, ref_uris)
-    out = Path(out_dir)
-    dataset = out / "matches"
-    dataset.mkdir(parents=True, exist_ok=True)
-    final, staging = dataset / f"{RUN_PARTITION}={run_id}", dataset / f".{RUN_PARTITION}={run_id}.tmp"
-    shutil.rmtree(staging, ignore_errors=True)
-    staging.mkdir()
     meta = {**(matches.schema.metadata or {}), b"avm_run": json.dumps(run_meta, default=str).encode()}
-    pq.write_table(matches.replace_schema_metadata(meta), staging / "part-0.parquet")
-    shutil.rmtree(final, ignore_errors=True)  # only a run re-written under its own id
-    os.replace(staging, final)
-    (out / "runs").mkdir(exist_ok=True)
-    (out / "runs" / f"{run_id}.json").write_text(json.dumps(run_meta, indent=2, default=str))
-    csv_path = out / "matches.csv"
-    write_hackathon_csv(segments, csv_path)
-    run_path = out / "run.json"
-    run_path.write_text(json.dumps(run_meta, indent=2, default=str))
-    return {"matches": str(dataset), "run_partition": str(final), "csv": str(csv_path), "run": str(run_path)}
+    matches = matches.replace_schema_metadata(meta)
+    out = str(out_dir)
+    dataset = storage.join(out, "matches")
+    final = storage.join(dataset, f"{RUN_PARTITION}={run_id}")
+    if storage.is_object_store(out):
+        sink = pa.BufferOutputStream()
+        pq.write_table(matches, sink)
+        storage.write_bytes(storage.join(final, PART_FILE), sink.getvalue().to_pybytes())
+    else:
+        staging = Path(dataset) / f".{RUN_PARTITION}={run_id}.tmp"
+        shutil.rmtree(staging, ignore_errors=True)
+        staging.mkdir(parents=True)
+        pq.write_table(matches, staging / PART_FILE)
+        shutil.rmtree(final, ignore_errors=True)  # only a run re-written under its own id
+        os.replace(staging, final)
+    meta_json = json.dumps(run_meta, indent=2, default=str).encode()
+    storage.write_bytes(storage.join(out, "runs", f"{run_id}.json"), meta_json)
+    csv_path, run_path = storage.join(out, "matches.csv"), storage.join(out, "run.json")
+    storage.write_bytes(csv_path, hackathon_csv(segments).encode())
+    storage.write_bytes(run_path, meta_json)
+    return {"matches": dataset, "run_partition": final, "csv": csv_path, "run": run_path}
 
 
 def scan_runs(path: str | Path) -> list[str]:
-    """The run ids of a scan output dataset, oldest first (by when their partition was written)."""
-    parts = [p for p in Path(path).glob(f"{RUN_PARTITION}=*") if p.is_dir()]
-    return [p.name.split("=", 1)[1] for p in sorted(parts, key=lambda p: p.stat().st_mtime_ns)]
+    """The run ids of a scan output dataset (a local folder or an object-store URI), oldest first (by when their
+    partition was written)."""
+    written = {}
+    for uri, _, mtime in storage.list_files(str(path)):
+        folder, name = uri.rstrip("/").rsplit("/", 2)[-2:]
+        if name == PART_FILE and folder.startswith(f"{RUN_PARTITION}="):
+            written[folder.split("=", 1)[1]] = mtime.timestamp() if mtime else 0.0
+    return sorted(written, key=lambda run: (written[run], run))
 
 
 def read_matches(path: str | Path, run_id: str | None = None) -> list[Segment]:
     """Segments of a Parquet file or dataset directory of ``MATCHES_SCHEMA`` rows (or any table with at least
-    ``PAIR_COLUMNS``; absent fields take :class:`Segment`'s defaults). Of a scan output dataset, one run:
-    ``run_id``, by default the latest."""
-    dataset = ds.dataset(path, format="parquet", partitioning="hive")
+    ``PAIR_COLUMNS``; absent fields take :class:`Segment`'s defaults), local or on an object store. Of a scan
+    output dataset, one run: ``run_id``, by default the latest."""
+    fs, where = storage.filesystem(str(path))
+    dataset = ds.dataset(where, filesystem=fs, format="parquet", partitioning="hive")
     fields = [f.name for f in dataclasses.fields(Segment) if f.name in dataset.schema.names]
-    runs = scan_runs(path) if Path(path).is_dir() else []
+    runs = scan_runs(path) if fs.get_file_info(where).type == pafs.FileType.Directory else []
     if run_id is not None and run_id not in runs:
         raise ValueError(f"{path}: no scan run {run_id!r} (runs: {runs})")
     if runs:
@@ -86,7 +101,12 @@ def format_segment(start: float, end: float) -> str:
 
 
 def write_hackathon_csv(segments: Sequence[Segment], path: str | Path) -> None:
-    """Write a submission CSV (``HACKATHON_PRED_COLUMNS``) with :func:`whole_seconds` bounds; ids as given."""
+    """Write a submission CSV (:func:`hackathon_csv`) to ``path`` (local or on an object store)."""
+    storage.write_bytes(str(path), hackathon_csv(segments).encode())
+
+
+def hackathon_csv(segments: Sequence[Segment]) -> str:
+    """A submission CSV (``HACKATHON_PRED_COLUMNS``) with :func:`whole_seconds` bounds; ids as given."""
     table = Segment.to_table(segments, "")
     sides = {side: whole_seconds(table[f"{side}_start"].to_numpy(), table[f"{side}_end"].to_numpy())
              for side in ("query", "ref")}
@@ -100,5 +120,4 @@ def write_hackathon_csv(segments: Sequence[Segment], path: str | Path) -> None:
         },
         columns=list(HACKATHON_PRED_COLUMNS),
     )
-    Path(path).parent.mkdir(parents=True, exist_ok=True)
-    out.to_csv(path, index=False)
+    return out.to_csv(index=False)

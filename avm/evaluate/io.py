@@ -23,6 +23,7 @@ import pandas as pd
 
 from avm.results import read_matches
 from avm.schema import HACKATHON_GT_COLUMNS, HACKATHON_PRED_COLUMNS, PAIR_COLUMNS
+from avm.storage import is_object_store
 from avm.types import Segment
 
 _SEGMENT = re.compile(r"^\s*(\d+(?:\.\d*)?)\s*-\s*(\d+(?:\.\d*)?)\s*$")
@@ -96,7 +97,9 @@ def read_ground_truth_csv(path: str | Path) -> list[Segment]:
 
 def read_predictions(path: str | Path, run_id: str | None = None) -> list[Segment]:
     """Predicted segment pairs from a Parquet file or dataset directory (``MATCHES_SCHEMA``; of a scan output,
-    the run ``run_id``, by default the latest) or a CSV."""
+    the run ``run_id``, by default the latest; local or on an object store) or a CSV."""
+    if is_object_store(str(path)) and not str(path).lower().endswith(".csv"):
+        return read_matches(str(path), run_id)
     path = Path(path)
     if path.is_dir() or path.suffix.lower() in (".parquet", ".pq"):
         return read_matches(path, run_id)

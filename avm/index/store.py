@@ -133,8 +133,16 @@ class FingerprintStore:
         return name in self.table_names()
 
     def table(self, name: str) -> lancedb.table.Table | None:
-        """An existing table, or None (reads never create one)."""
-        return self.db.open_table(name) if self.has_table(name) else None
+        """An existing table, or None (reads never create one; a table another job is creating right now, listed
+        before its first version is committed, is not there yet)."""
+        if not self.has_table(name):
+            return None
+        try:
+            return self.db.open_table(name)
+        except ValueError as exc:
+            if "was not found" in str(exc):
+                return None
+            raise
 
     def writable_table(self, name: str, schema: pa.Schema) -> lancedb.table.Table:
         """A table to write, created empty with ``schema`` when missing."""

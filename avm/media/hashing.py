@@ -7,16 +7,20 @@ import os
 import stat
 
 from avm.media.errors import MediaError
-from avm.media.source import local_path, regular_file
+from avm.media.source import local_path, regular_file, remote_object
+from avm.storage import is_object_store
 
 _CHUNK = 1 << 20
 
 
 def content_hash(uri: str) -> str | None:
-    """BLAKE2b-128 of a local file's bytes (hex); None for remote URIs, which are not read twice.
+    """BLAKE2b-128 of a local file's bytes (hex); ``etag:<ETag>`` for an object-store object (its bytes are not
+    read twice); None for other remote URIs.
 
-    Raises MediaError for anything but a regular file (a FIFO or device is never read).
+    Raises MediaError for anything but a regular file (a FIFO or device is never read) or an existing object.
     """
+    if is_object_store(uri):
+        return f"etag:{remote_object(uri)[2]}"
     path = local_path(uri)
     if path is None:
         return None

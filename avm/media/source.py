@@ -7,23 +7,21 @@ import stat
 from urllib.parse import urlparse
 
 from avm.media.errors import MediaError
+from avm.storage import is_object_store, object_info, presigned_url, scheme_of
 
-# ffmpeg protocols needed by each URL scheme we may allow; "file" and "pipe" are always allowed.
+# ffmpeg protocols needed by each URL scheme we may allow; "file" and "pipe" are always allowed. Objects on S3
+# are read through presigned HTTP(S) URLs.
 _PROTOCOLS_FOR_SCHEME = {
     "http": ("http", "tcp"),
     "https": ("https", "tls", "tcp", "http"),
+    "s3": ("http", "https", "tls", "tcp"),
 }
 
 _SPECIAL_FILES = ((stat.S_ISFIFO, "a FIFO"), (stat.S_ISSOCK, "a socket"), (stat.S_ISCHR, "a character device"),
                   (stat.S_ISBLK, "a block device"))
 
 
-def uri_scheme(uri: str) -> str:
-    """Return the URL scheme of ``uri`` ("file" for plain paths and ``file://`` URIs)."""
-    parsed = urlparse(uri)
-    if len(parsed.scheme) <= 1:  # "" or a Windows drive letter
-        return "file"
-    return parsed.scheme.lower()
+uri_scheme = scheme_of
 
 
 def local_path(uri: str) -> str | None:
@@ -64,5 +62,22 @@ def check_input(uri: str, allowed_schemes: tuple[str, ...] = ()) -> tuple[str, s
         return path, "file,pipe"
     if scheme not in allowed_schemes:
         raise MediaError(uri, f"URL scheme {scheme!r} is not enabled (media.allowed_schemes={list(allowed_schemes)})")
-    protocols = _PROTOCOLS_FOR_SCHEME.get(scheme, (scheme,))
-    return uri, ",".join(("file", "pipe", *protocols))
+    protocols = ",".join(("file", "pipe", *_PROTOCOLS_FOR_SCHEME.get(scheme, (scheme,))))
+    if is_object_store(uri):
+        remote_object(uri)
+        return presigned_url(uri), protocols
+    return uri, protocols
+
+
+def remote_object(uri: str) -> tuple[int, float, str]:
+    """(size, modification time, ETag) of an object-store input; MediaError when it is missing, unreadable or
+    empty."""
+    try:
+        info = object_info(uri)
+    except FileNotFoundError:
+        raise MediaError(uri, "object does not exist") from None
+    except OSError as exc:
+        raise MediaError(uri, f"cannot be read ({exc})") from None
+    if info.size == 0:
+        raise MediaError(uri, "object is empty (0 bytes)")
+    return info.size, info.mtime, info.etag

@@ -25,6 +25,7 @@ from avm.schema import (
     VIDEO_STATUS_OK,
     VIDEO_STATUS_PARTIAL,
 )
+from avm.storage import is_object_store, object_info
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +67,14 @@ class IngestSummary:
 
 
 def file_signature(uri: str) -> tuple[int | None, float | None]:
-    """(size, modification time) of a local file, (None, None) for a remote URI or a missing file."""
+    """(size, modification time) of a local file or an object-store object, (None, None) for another remote URI
+    or a missing file."""
+    if is_object_store(uri):
+        try:
+            info = object_info(uri)
+        except OSError:
+            return None, None
+        return info.size, info.mtime
     path = local_path(uri)
     try:
         info = os.stat(path) if path is not None else None

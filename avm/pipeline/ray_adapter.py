@@ -102,10 +102,11 @@ def rows_dataset(rows: list[Any]) -> ray.data.Dataset:
 
 def map_stage(dataset: ray.data.Dataset, stage: Stage[Any, Any]) -> ray.data.Dataset:
     """``dataset`` mapped by ``stage``: an actor pool of up to ``resources.actors`` when that is > 0, Ray tasks
-    otherwise; CPUs, GPUs and rows per call from the stage's resources."""
+    otherwise; CPUs, GPUs, custom resources (which nodes may run it) and rows per call from the stage's
+    resources."""
     res = stage.resources
     common = {"batch_size": res.batch_size, "batch_format": "pyarrow", "num_cpus": res.cpus,
-              "num_gpus": res.gpus or None}
+              "num_gpus": res.gpus or None, "resources": dict(res.resources) or None}
     if res.actors > 0:
         actor = type(stage.name, (StageActor,), {})  # Ray names the operator and its actors after it
         return dataset.map_batches(actor, fn_constructor_kwargs={"stage": stage},

@@ -25,6 +25,9 @@ class StageResources:
     gpus: float = 0.0
     actors: int = 0  # > 0: an actor pool of up to this many workers (setup() once per actor); 0: Ray tasks
     batch_size: int = 1  # rows per process() call
+    # custom Ray resources each worker needs, e.g. {decode: 1}: the stage runs only on nodes that offer them
+    # (``ray start --resources='{"decode": 16}'``, or ``resources:`` of a node type in cluster.yaml)
+    resources: dict[str, float] = dataclasses.field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
