@@ -111,6 +111,24 @@ AUDIT_SCHEMA = pa.schema(
     metadata={"avm_schema_version": str(SCHEMA_VERSION)},
 )
 
+# Lines of content shared between catalog videos (avm.match.shared), found by searching one video's intervals
+# among the others: kept per (settings key, video, its fingerprints' batch), so that a later calibration searches
+# only the videos added or re-fingerprinted since. A row with a null other_id records a video searched that
+# shares nothing.
+SHARED_LINES_SCHEMA = pa.schema(
+    [
+        pa.field("key", pa.string(), nullable=False),  # digest of the model version and the search settings
+        pa.field("video_id", pa.string(), nullable=False),
+        pa.field("batch_id", pa.int64(), nullable=False),
+        pa.field("other_id", pa.string()),
+        pa.field("other_batch_id", pa.int64()),  # the batch of other_id's fingerprints the line was found in
+        pa.field("start", pa.float64()),  # the shared stretch in video_id (s)
+        pa.field("end", pa.float64()),
+        pa.field("offset", pa.float64()),  # where the same content lies in other_id: start + offset
+    ],
+    metadata={"avm_schema_version": str(SCHEMA_VERSION)},
+)
+
 # Match thresholds calibrated on one state of the catalog (avm.match.calibration), so that later scans of
 # the same catalog with the same settings reuse them: key = digest of table versions and settings.
 CALIBRATION_SCHEMA = pa.schema(

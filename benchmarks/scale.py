@@ -79,7 +79,7 @@ from hydra import compose, initialize_config_dir
 from avm.config import CONFIG_DIR, to_options
 from avm.errors import UserError
 from avm.index import FingerprintStore, IndexOptions, SearchOptions, finalize, knn, store_bytes, store_videos
-from avm.index.maintenance import build_vector_index
+from avm.index.maintenance import INDEX_TYPES, build_vector_index
 from avm.manifest import ManifestEntry, read_inputs
 from avm.match import calibrate_catalog
 from avm.match.cascade import first_stage_hits
@@ -617,7 +617,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--queries", default=str(BENCH / "standard" / "queries"), help="folder of real query files")
     parser.add_argument("--query-hours", type=float, default=1.0, help="query files taken in sorted order up to this")
     parser.add_argument("--recall-queries", type=int, default=300, help="query intervals per modality for recall")
-    parser.add_argument("--index-type", default=IndexOptions.index_type, choices=["IVF_PQ", "IVF_RQ"])
+    parser.add_argument("--index-type", default=IndexOptions.index_type, choices=INDEX_TYPES)
     parser.add_argument("--nprobes", type=int, default=IndexOptions.nprobes)
     parser.add_argument("--refine-factor", type=int, default=IndexOptions.refine_factor, help="0: no refinement")
     parser.add_argument("--build-min-rows", type=int, default=IndexOptions.build_min_rows)

@@ -10,6 +10,7 @@ import sys
 JOBS = {
     "ingest": ("jobs.ingest", "fingerprint files into the catalog (input=...)"),
     "scan": ("jobs.scan", "find copies: queries=<files|catalog> → segment pairs"),
+    "nightly": ("jobs.nightly", "the day's uploads: decode once, add to the catalog, scan against it (input=...)"),
     "match": ("jobs.match", "match one file against the catalog and print a table (avm match FILE)"),
     "evaluate": ("jobs.evaluate", "score scan output against a ground-truth CSV"),
     "demo": ("jobs.demo", "build the bundled demo, ingest, scan, evaluate"),

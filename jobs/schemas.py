@@ -16,6 +16,7 @@ from avm.pipeline.config import (
     IngestConfig,
     InventoryConfig,
     MatchFileConfig,
+    NightlyConfig,
     ReindexConfig,
     ScanConfig,
 )
@@ -26,6 +27,7 @@ from avm.train.projection import ProjectionConfig
 JOB_SCHEMAS = {
     "ingest": IngestConfig,
     "scan": ScanConfig,
+    "nightly": NightlyConfig,
     "match_file": MatchFileConfig,
     "demo": DemoConfig,
     "evaluate": EvaluateConfig,

@@ -18,7 +18,7 @@ from jobs.schemas import JOB_SCHEMAS, register_configs
 
 REPO = Path(__file__).resolve().parent.parent
 CONF = Path(CONFIG_DIR)
-REQUIRED = {"ingest": ["input=x"], "match_file": ["file=x"], "evaluate": ["ground_truth=x"], "delete": ["reason=x"],
+REQUIRED = {"ingest": ["input=x"], "nightly": ["input=x"], "match_file": ["file=x"], "evaluate": ["ground_truth=x"], "delete": ["reason=x"],
             "fit_projection": ["projection.out=x"]}
 
 register_configs()

@@ -21,6 +21,7 @@ from avm.index import (
     video_row,
     write_calibration,
 )
+from avm.index.maintenance import INDEX_TYPES
 from avm.types import Fingerprints, Hits
 
 
@@ -71,8 +72,10 @@ def test_dimension_mismatch_is_refused(tmp_path):
         store.fingerprints_for_writing("audio", "test-model", 64)
 
 
-def test_ann_index_recall_against_exact_search(tmp_path):
-    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db"), build_min_rows=2000, nprobes=16, refine_factor=10))
+@pytest.mark.parametrize("index_type", INDEX_TYPES)
+def test_ann_index_recall_against_exact_search(tmp_path, index_type):
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db"), build_min_rows=2000, nprobes=16, refine_factor=10,
+                                          index_type=index_type))
     rng = np.random.default_rng(2)
     vectors = _fill(store, rng, videos=40, per_video=100)
     assert not store.has_vector_index("audio")

@@ -27,15 +27,16 @@ from avm.pipeline import (
     IngestConfig,
     MatchFileConfig,
     MediaRow,
+    NightlyConfig,
     ScanConfig,
     match_file,
     run_stages,
 )
-from avm.pipeline.runner import ingest, scan
+from avm.pipeline.runner import ingest, nightly, scan
 from avm.types import Fingerprints
 from jobs.schemas import register_configs
 
-from conftest import DEMO_MEDIA, job_config, make_clip
+from conftest import DEMO_MEDIA, excerpt, job_config, make_clip
 
 register_configs()
 
@@ -225,3 +226,32 @@ def test_match_file_raises_the_media_error_of_a_file_that_is_not_media(catalog, 
     with pytest.raises(MediaError, match="text.mp4: not a readable media file"):
         match_file(job_config("match_file", MatchFileConfig, out, file=str(media_dir / "text.mp4")),
                    str(media_dir / "text.mp4"))
+
+
+def test_nightly_decodes_uploads_once_and_scans_them_against_the_catalog_and_each_other(media_dir, tmp_path):
+    catalog = tmp_path / "catalog"  # its own catalog: other tests add copies to the module's
+    catalog.mkdir()
+    for name in ("av.mp4", "video_only.mp4", "audio_only.m4a"):
+        shutil.copy(media_dir / name, catalog / name)
+    ingest(job_config("ingest", IngestConfig, tmp_path, input=str(catalog)), read_inputs(str(catalog)))
+    music = sorted((DEMO_MEDIA / "music").glob("*.opus"))
+    uploads = tmp_path / "uploads"
+    uploads.mkdir()
+    excerpt(media_dir / "av.mp4", uploads / "copy_of_av.mp4", 2.0, 8.0)
+    excerpt(media_dir / "av.mp4", uploads / "another_copy_of_av.mp4", 1.0, 9.0)  # with the first: three videos
+    original = make_clip(uploads / "original.mp4", video=DEMO_MEDIA / "footage" / "big_buck_bunny_0_30.webm",
+                         audio=music[4], duration=14, audio_start=10.0)
+    excerpt(original, uploads / "copy_of_original.mp4", 3.0, 8.0)
+    cfg = job_config("nightly", NightlyConfig, tmp_path, input=str(uploads), output_dir=str(tmp_path / "scan"))
+    summary, result = nightly(cfg, read_inputs(str(uploads)))
+    assert (summary.ingested, summary.skipped, summary.failed) == (4, 0, 0)
+    pairs = {(s.query_id, s.ref_id) for s in result.segments}
+    copies_of_av = {"av", "copy_of_av", "another_copy_of_av"}
+    assert pairs == {(q, r) for q in copies_of_av - {"av"} for r in copies_of_av if q != r} | {
+        ("copy_of_original", "original"), ("original", "copy_of_original")}
+    assert result.queries == 4  # the uploads only, not the whole catalog
+    again, rerun = nightly(cfg, read_inputs(str(uploads)))  # nothing decoded again; scanned again in a new run
+    assert (again.ingested, again.skipped) == (0, 4)
+    assert rerun.queries == 4 and rerun.run_id != result.run_id
+    assert {("copy_of_original", "original"), ("original", "copy_of_original")} <= {
+        (s.query_id, s.ref_id) for s in rerun.segments}

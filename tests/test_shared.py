@@ -17,7 +17,7 @@ from hydra import compose, initialize_config_dir
 from avm.config import CONFIG_DIR, to_options
 from avm.index import FingerprintStore, IndexOptions
 from avm.manifest import read_inputs
-from avm.match import SharedContent
+from avm.match import SharedContent, calibrate_catalog
 from avm.match.calibration import Calibration
 from avm.match.shared import merge_spans, partner_depth
 from avm.media import ffmpeg_exe
@@ -179,3 +179,30 @@ def test_a_calibration_killed_part_way_and_two_at_once_end_as_one_clean_row(scan
     assert first == second and first.shared.spans
     after = _calibration_rows(store)
     assert len(after) == len(before) + 1 and len(set(after)) == len(after), (before, after)  # one row, new settings
+
+
+def test_a_grown_catalog_searches_only_its_new_videos_for_shared_content(series, scans, tmp_path, caplog):
+    """The lines found per video are kept: after one more episode is ingested, calibration searches that one
+    alone, and still finds the intro in all six."""
+    refs, _ = series
+    work = refs.parent
+    footage = sorted((DEMO_MEDIA / "footage").glob("*.*"))
+    body = make_clip(tmp_path / "body5.mp4", video=footage[-1], audio=sorted((DEMO_MEDIA / "music").glob("*.opus"))[3],
+                     duration=20, audio_start=5.0)
+    new = tmp_path / "new"
+    new.mkdir()
+    _join([(work / "intro.mp4", 0.0, INTRO_SECONDS), (body, 0.0, 20.0)], new / "ep5.mp4")
+    out = scans["store"].parent
+    ingest(_config("ingest", IngestConfig, out, input=str(new)), read_inputs(str(new)))
+    cfg = _config("scan", ScanConfig, out)
+    store = FingerprintStore(cfg.index)
+    stored = store.db.open_table("shared_lines").to_arrow()
+    assert set(stored["video_id"].to_pylist()) == {f"ep{i}" for i in range(5)}
+    with caplog.at_level("INFO", logger="avm.match.shared"):
+        calibration = calibrate_catalog(store, cfg.match.per_modality(cfg.model.modalities), cfg.search)
+    for modality in ("audio", "visual"):
+        assert f"shared content ({modality}): 5 catalog videos searched before, 1 to search" in caplog.text
+        for i in range(6):
+            held = calibration.shared.held_by(modality, f"ep{i}", min_videos=3)
+            assert held and held[0][0] <= 1.0 and INTRO_SECONDS - 1.5 <= held[0][1] <= INTRO_SECONDS + 2.5, \
+                (modality, i, held)

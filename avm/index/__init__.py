@@ -1,6 +1,6 @@
 """Index stage: LanceDB schema, batched idempotent writes, ANN index builds and k-NN search (LanceDB only here)."""
 
-from avm.index.calibrations import read_calibration, write_calibration
+from avm.index.calibrations import read_calibration, read_shared_lines, write_calibration, write_shared_lines
 from avm.index.maintenance import (
            DeleteReport,
            audit_rows,
@@ -20,5 +20,6 @@ from avm.index.writer import BatchedWriter, store_videos, video_row
 
 __all__ = ["BatchedWriter", "CatalogSnapshot", "DeleteReport", "FingerprintStore", "IndexOptions", "IntervalFilter",
            "ModelMismatch", "SearchOptions", "audit_rows", "clear_leftovers", "delete_videos", "finalize",
-           "impostor_similarities", "knn", "leftover_rows", "read_calibration", "sql_list", "sql_literal",
-           "store_bytes", "store_videos", "video_row", "write_calibration"]
+           "impostor_similarities", "knn", "leftover_rows", "read_calibration", "read_shared_lines", "sql_list",
+           "sql_literal",
+           "store_bytes", "store_videos", "video_row", "write_calibration", "write_shared_lines"]

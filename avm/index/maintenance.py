@@ -18,11 +18,14 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import lancedb
 import pyarrow as pa
 
+from avm.errors import UserError
+from avm.index.calibrations import SHARED_LINES_TABLE
+from avm.index.options import IndexOptions
 from avm.index.sql import sql_list, sql_literal
 from avm.index.store import (
     SETS_TABLE,
@@ -135,14 +138,15 @@ class DeleteReport:
 def delete_videos(store: FingerprintStore, video_ids: Sequence[str], reason: str, dry_run: bool = False,
                   user: str | None = None) -> DeleteReport:
     """Take ``video_ids`` down: record each in the audit table, remove their fingerprint rows of every model
-    version, then their sets and videos rows, then rewrite every table that holds deleted rows and drop older
+    version and the shared-content lines found from them, then their sets and videos rows, then rewrite every table that holds deleted rows and drop older
     versions, so the removed bytes leave the disk. A takedown killed part way is finished by running it again
     (an id counts as found while any table still holds it; the rewrite always runs)."""
     report = DeleteReport(sorted(set(video_ids)), dry_run=dry_run)
     with store.lock.held():
         known = store.videos(["video_id", "uri"])
         uris = dict(zip(known["video_id"].to_pylist(), known["uri"].to_pylist(), strict=True))
-        tables = [t for t in map(store.table, [*store.fingerprint_tables(), SETS_TABLE, VIDEOS_TABLE]) if t is not None]
+        names = [*store.fingerprint_tables(), SHARED_LINES_TABLE, SETS_TABLE, VIDEOS_TABLE]
+        tables = [t for t in map(store.table, names) if t is not None]
         found: set[str] = set()
         for table in tables:
             for part in chunks(report.requested):
@@ -231,19 +235,31 @@ def pq_sub_vectors(dim: int) -> int:
     return max(n for n in range(1, max(1, dim // 4) + 1) if dim % n == 0)
 
 
+INDEX_TYPES = ("IVF_PQ", "IVF_RQ", "IVF_HNSW_SQ", "IVF_HNSW_PQ")
+
+
+def index_config(opts: IndexOptions, dim: int) -> Any:
+    """LanceDB's configuration of the ANN index ``opts.index_type`` for ``dim``-d vectors searched by ``dot``."""
+    kind, common = opts.index_type.upper(), {"distance_type": "dot", "num_partitions": opts.num_partitions}
+    sub_vectors = opts.num_sub_vectors or pq_sub_vectors(dim)
+    if kind == "IVF_PQ":
+        return lancedb.index.IvfPq(**common, num_sub_vectors=sub_vectors)
+    if kind == "IVF_RQ":
+        return lancedb.index.IvfRq(**common)
+    if kind == "IVF_HNSW_SQ":
+        return lancedb.index.HnswSq(**common)
+    if kind == "IVF_HNSW_PQ":
+        return lancedb.index.HnswPq(**common, num_sub_vectors=sub_vectors)
+    raise UserError(f"index.index_type must be one of {', '.join(INDEX_TYPES)}, not {opts.index_type!r}")
+
+
 def build_vector_index(store: FingerprintStore, table: lancedb.table.Table) -> bool:
     """Train the ANN index of a fingerprints table afresh; False when it is too small (exact search)."""
     rows = table.count_rows()
     if rows < max(store.opts.build_min_rows, 256):
         return False
     dim = table.schema.field("vector").type.list_size
-    partitions = store.opts.num_partitions
-    if store.opts.index_type.upper() == "IVF_RQ":
-        config: lancedb.index.IvfRq | lancedb.index.IvfPq = lancedb.index.IvfRq(distance_type="dot",
-                                                                                  num_partitions=partitions)
-    else:
-        config = lancedb.index.IvfPq(distance_type="dot", num_partitions=partitions,
-                                     num_sub_vectors=store.opts.num_sub_vectors or pq_sub_vectors(dim))
+    config = index_config(store.opts, dim)
     log.info("training the %s index of %s (%d rows)", store.opts.index_type, table.name, rows)
     table.create_index("vector", config=config, replace=True)
     store.write_setting(f"index/{table.name}", {"rows": rows, "at": datetime.now(UTC).isoformat()})

@@ -12,11 +12,12 @@ class IndexOptions:
     uri: str = "outputs/lancedb"
     storage_options: dict[str, str] = field(default_factory=dict)
     build_min_rows: int = 100_000  # exact (brute-force) search below this many rows per table
-    index_type: str = "IVF_PQ"  # or IVF_RQ
+    index_type: str = "IVF_PQ"  # or IVF_RQ, IVF_HNSW_SQ, IVF_HNSW_PQ (avm.index.maintenance.INDEX_TYPES)
     num_partitions: int | None = None  # None: LanceDB's default for the table size
     num_sub_vectors: int | None = None  # None: dim / 4 (a code byte per 4 dimensions; PQ only)
     nprobes: int = 32
     refine_factor: int | None = 10  # re-rank refine_factor * k candidates with exact distances
+    ef: int | None = None  # IVF_HNSW_*: candidates kept while walking each partition's graph (None: LanceDB's)
     cleanup_older_than_days: float = 7.0  # optimize() drops table versions older than this
     rebuild_growth: float = 2.0  # retrain a table's ANN index once it holds this many times the rows it was trained on
     # without a commit lock (object stores), leftover rows younger than this may belong to a commit in flight

@@ -18,7 +18,7 @@ def knn(store: FingerprintStore, modality: str, vectors: np.ndarray, k: int, exc
 
     Only the current fingerprints of searchable videos in the store's snapshot are returned (never leftovers of
     an interrupted or replaced write). ``exclude_video_id`` is filtered out before the search (a catalog video
-    never matches itself). With an ANN index, ``nprobes`` and ``refine_factor`` come from the store's options;
+    never matches itself). With an ANN index, ``nprobes``, ``ef`` and ``refine_factor`` come from the store's options;
     ``exact`` bypasses the index.
     """
     snapshot = store.snapshot()
@@ -35,6 +35,8 @@ def knn(store: FingerprintStore, modality: str, vectors: np.ndarray, k: int, exc
             query = query.where(f"video_id != {sql_literal(exclude_video_id)}", prefilter=True)
         if indexed:
             query = query.nprobes(store.opts.nprobes)
+            if store.opts.ef:
+                query = query.ef(store.opts.ef)
             if store.opts.refine_factor:
                 query = query.refine_factor(store.opts.refine_factor)
         else:

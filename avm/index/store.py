@@ -2,7 +2,8 @@
 
 Tables (:mod:`avm.schema`): ``videos``; one fingerprints table per modality and model version;
 ``fingerprint_sets`` (which write batch holds each video's current fingerprints); ``catalog`` (the active model
-versions); ``audit`` (takedowns); ``calibration``.
+versions); ``audit`` (takedowns); ``calibration``; ``shared_lines`` (content shared between catalog videos, per
+video).
 
 A write is one :func:`avm.index.writer.commit` of many videos, in this order: fingerprint rows (tagged with a new
 batch id), their ``fingerprint_sets`` rows, the ``videos`` rows, then the rows they replace are deleted. Readers

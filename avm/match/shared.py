@@ -20,19 +20,25 @@ content never makes a segment pair (content in exactly two may be a copy inside 
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
+import time
 from dataclasses import dataclass, field
 
 import numpy as np
+import pyarrow as pa
 
-from avm.index import FingerprintStore, knn
+from avm.index import FingerprintStore, knn, read_shared_lines, write_shared_lines
 from avm.match.matcher import ReferenceLookup
 from avm.match.options import CalibrationOptions
 from avm.match.refine import line_track, stretches
+from avm.schema import SHARED_LINES_SCHEMA
 from avm.types import Fingerprints, Hits
 
 log = logging.getLogger(__name__)
 
+SAVE_EVERY = 200  # catalog videos searched between two writes of their shared lines
 NEIGHBOURS = 2  # intervals on each side of a hit, past its window, that must stay alike along its line
 Spans = list[tuple[float, float]]
 PartnerSpans = list[tuple[float, float, str]]  # (start, end, another video holding the same content)
@@ -171,24 +177,80 @@ def _lines_of(video_id: str, prints: Fingerprints, hits: Hits, level: float,
     return found
 
 
+def lines_key(store: FingerprintStore, modality: str, opts: CalibrationOptions, k: int) -> str:
+    """The key of the shared lines found with these settings (model version, search and the shared options)."""
+    settings = {"modality": modality, "version": store.snapshot().versions.get(modality), "k": k,
+                "query_every": opts.shared_query_every, "similarity": opts.shared_similarity,
+                "index": [store.opts.index_type, store.opts.nprobes, store.opts.refine_factor]}
+    return hashlib.sha256(json.dumps(settings, sort_keys=True).encode()).hexdigest()[:32]
+
+
+def _search_lines(store: FingerprintStore, video_id: str, prints: Fingerprints, opts: CalibrationOptions, k: int,
+                  references: ReferenceLookup) -> list[tuple[str, tuple[float, float], float]]:
+    """The shared lines one catalog video has with the others (its intervals ``shared_query_every`` apart
+    searched among them)."""
+    step, _ = _grid(prints)
+    rows = np.arange(0, len(prints), max(1, int(round(opts.shared_query_every / step))))
+    hits = knn(store, prints.modality, prints.vectors[rows], k, exclude_video_id=video_id)
+    hits = hits.select(hits.similarity >= opts.shared_similarity)
+    hits = Hits(rows[hits.query_index].astype(np.int32), hits.video_id, hits.t_start, hits.t_end, hits.similarity)
+    return _lines_of(video_id, prints, hits, opts.shared_similarity, references)
+
+
+def _searched_lines(store: FingerprintStore, modality: str, opts: CalibrationOptions, k: int,
+                    references: ReferenceLookup) -> pa.Table:
+    """The shared lines of every searchable catalog video: stored ones where the video's fingerprints have not
+    changed since, the others searched now and stored (every ``SAVE_EVERY`` videos, so an interrupted calibration
+    keeps its progress)."""
+    snapshot, key = store.snapshot(), lines_key(store, modality, opts, k)
+    stored = read_shared_lines(store, key)
+    done = set(zip(stored["video_id"].to_pylist(), stored["batch_id"].to_pylist(), strict=True))
+    batches = {v: snapshot.batch_of(modality, v) for v in snapshot.durations}
+    todo = [v for v, b in batches.items() if b is not None and (v, b) not in done]
+    log.info("shared content (%s): %d catalog videos searched before, %d to search", modality,
+             len(batches) - len(todo), len(todo))
+    found, pending, started, last_log = [stored], [], time.perf_counter(), 0.0
+    for i, video_id in enumerate(todo, start=1):
+        prints = references(modality, video_id)
+        lines = [] if prints is None or len(prints) < 2 else _search_lines(store, video_id, prints, opts, k,
+                                                                           references)
+        pending += [{"key": key, "video_id": video_id, "batch_id": batches[video_id], "other_id": other,
+                     "other_batch_id": batches.get(other), "start": start, "end": end, "offset": offset}
+                    for other, (start, end), offset in lines] or [
+                    {"key": key, "video_id": video_id, "batch_id": batches[video_id]}]
+        if i % SAVE_EVERY == 0 or i == len(todo):
+            rows = pa.Table.from_pylist(pending, schema=SHARED_LINES_SCHEMA)
+            write_shared_lines(store, key, rows)
+            found.append(rows)
+            pending = []
+        elapsed = time.perf_counter() - started
+        if elapsed - last_log >= 30 or i == len(todo):
+            last_log = elapsed
+            log.info("shared content (%s): %d/%d videos searched, %s elapsed, ETA %.0f s", modality, i, len(todo),
+                     f"{elapsed:.0f} s", elapsed / i * (len(todo) - i))
+    return pa.concat_tables(found)
+
+
 def find_shared_content(store: FingerprintStore, modality: str, opts: CalibrationOptions, k: int,
                         references: ReferenceLookup) -> dict[str, DepthSpans]:
     """Every searchable catalog video's spans of ``modality`` whose content recurs in other ones (see the module
-    docstring), with how many other videos hold each stretch."""
-    level = opts.shared_similarity
+    docstring), with how many other videos hold each stretch. Only lines between the current fingerprints of
+    two searchable videos count."""
+    snapshot = store.snapshot()
+    current = {v: snapshot.batch_of(modality, v) for v in snapshot.durations}
     spans: dict[str, PartnerSpans] = {}
-    for video_id in store.snapshot().durations:
-        prints = references(modality, video_id)
-        if prints is None or len(prints) < 2:
+    seen = set()
+    for row in _searched_lines(store, modality, opts, k, references).to_pylist():
+        video, other = row["video_id"], row["other_id"]
+        if other is None or current.get(video) != row["batch_id"] or current.get(other) != row["other_batch_id"]:
             continue
-        step, _ = _grid(prints)
-        rows = np.arange(0, len(prints), max(1, int(round(opts.shared_query_every / step))))
-        hits = knn(store, modality, prints.vectors[rows], k, exclude_video_id=video_id)
-        hits = hits.select(hits.similarity >= level)
-        hits = Hits(rows[hits.query_index].astype(np.int32), hits.video_id, hits.t_start, hits.t_end, hits.similarity)
-        for other, (start, end), offset in _lines_of(video_id, prints, hits, level, references):
-            spans.setdefault(video_id, []).append((start, end, other))
-            spans.setdefault(other, []).append((start + offset, end + offset, video_id))
+        line = (video, other, row["start"], row["end"], row["offset"])
+        if line in seen:  # two calibrations that ran at once may both have stored it
+            continue
+        seen.add(line)
+        start, end, offset = row["start"], row["end"], row["offset"]
+        spans.setdefault(video, []).append((start, end, other))
+        spans.setdefault(other, []).append((start + offset, end + offset, video))
     return {v: partner_depth(s) for v, s in sorted(spans.items())}
 
 

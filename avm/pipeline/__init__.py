@@ -4,12 +4,12 @@ The stages and :func:`match_file` run in this process without Ray; ``avm.pipelin
 them on Ray Data through ``avm.pipeline.ray_adapter``, the only module that imports Ray.
 """
 
-from avm.pipeline.config import DemoConfig, IngestConfig, MatchFileConfig, RayOptions, ScanConfig
+from avm.pipeline.config import DemoConfig, IngestConfig, MatchFileConfig, NightlyConfig, RayOptions, ScanConfig
 from avm.pipeline.inprocess import fingerprint_file, match_file
 from avm.pipeline.rows import CatalogRow, DecodedRow, FingerprintedRow, MediaRow, QueryResult
 from avm.pipeline.stage import Row, Stage, StageResources, run_stages
 from avm.pipeline.stages import DecodeStage, FingerprintStage, QueryStage
 
 __all__ = ["CatalogRow", "DecodeStage", "DecodedRow", "DemoConfig", "FingerprintStage", "FingerprintedRow",
-           "IngestConfig", "MatchFileConfig", "MediaRow", "QueryResult", "QueryStage", "RayOptions", "Row",
+           "IngestConfig", "MatchFileConfig", "MediaRow", "NightlyConfig", "QueryResult", "QueryStage", "RayOptions", "Row",
            "ScanConfig", "Stage", "StageResources", "fingerprint_file", "match_file", "run_stages"]

@@ -75,6 +75,28 @@ class ScanConfig(MatchingConfig):
 
 
 @dataclass
+class NightlyConfig(MatchingConfig):
+    """``avm nightly``: the day's uploads decoded once, added to the catalog, then scanned against it (the earlier
+    catalog and each other)."""
+
+    ray: RayOptions = field(default_factory=RayOptions)
+    input: str = MISSING  # a manifest (CSV, Parquet, JSONL), a directory or a glob, local or on S3
+    output_dir: str = "${paths.output_dir}/scan"
+    write_batch_rows: int = 500_000  # fingerprint rows per commit
+    on_change: str = "replace"  # an id the catalog holds with another file: replace (fingerprint again) | refuse
+
+    def ingest_config(self) -> IngestConfig:
+        """The night's ingest of its uploads."""
+        return ingest_settings(self, input=self.input, write_batch_rows=self.write_batch_rows,
+                               on_change=self.on_change)
+
+    def scan_config(self) -> ScanConfig:
+        """The night's scan of its uploads, once in the catalog, against the catalog."""
+        return ScanConfig(paths=self.paths, media=self.media, model=self.model, index=self.index, match=self.match,
+                          search=self.search, ray=self.ray, output_dir=self.output_dir)
+
+
+@dataclass
 class ReindexConfig(CatalogConfig):
     """``avm reindex``: switch the catalog to the configured models (build), back (rollback), or drop old tables."""
 
@@ -138,6 +160,6 @@ class DemoConfig(MatchingConfig):
                           search=self.search, ray=self.ray, output_dir=output_dir)
 
 
-def ingest_settings(cfg: ScanConfig | DemoConfig, **job: Any) -> IngestConfig:
+def ingest_settings(cfg: ScanConfig | DemoConfig | NightlyConfig, **job: Any) -> IngestConfig:
     """An ingest with the groups of a scan (or demo) config, so that both read and write the same catalog."""
     return IngestConfig(paths=cfg.paths, media=cfg.media, model=cfg.model, index=cfg.index, ray=cfg.ray, **job)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 
 import pyarrow as pa
@@ -51,21 +52,25 @@ class ScanResult:
         return out
 
 
-def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None) -> ScanResult:
-    """Scan ``queries`` (files) against the catalog, or every catalog video against the others when None."""
+def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None, only: Collection[str] | None = None,
+             calibration: Calibration | None = None) -> ScanResult:
+    """Scan ``queries`` (files) against the catalog, or, when None, catalog videos against the others: every one,
+    or the ids in ``only`` (videos just ingested, searched through their stored fingerprints: decoded once).
+    ``calibration``: thresholds and shared content to use (default: those of the catalog as it is now)."""
     run_id = uuid.uuid4().hex[:12]
     modalities = cfg.model.modalities
     store = FingerprintStore(cfg.index)
     snapshot = store.require_catalog()
     store.check_versions(model_versions(cfg.model))
     if queries is None:
-        rows = [CatalogRow(v) for v in snapshot.videos()]
-        log.info("scan: catalog mode, %d videos against each other", len(rows))
+        wanted = snapshot.videos() if only is None else [v for v in snapshot.videos() if v in set(only)]
+        rows = [CatalogRow(v) for v in wanted]
+        log.info("scan: catalog mode, %d videos against the %d of the catalog", len(rows), len(snapshot.durations))
     else:
         rows = [MediaRow(e.uri, e.video_id) for e in queries]
         log.info("scan: %d query files against %d catalog videos (%s)", len(queries), len(snapshot.durations),
                  snapshot.versions)
-    calibration = calibrate_catalog(store, cfg.match.per_modality(modalities), cfg.search)
+    calibration = calibration or calibrate_catalog(store, cfg.match.per_modality(modalities), cfg.search)
     progress = Progress("scan", len(rows))
     segments, failed = [], []
     with ray_session(cfg.ray):
