@@ -166,8 +166,8 @@ def test_a_calibration_killed_part_way_and_two_at_once_end_as_one_clean_row(scan
     store = scans["store"]
     before = _calibration_rows(store)
     job = _calibrate(store, stderr=subprocess.PIPE)
-    for line in job.stderr:  # killed once the audio's shared content is found, before anything is written
-        if "shared content (audio)" in line:
+    for line in job.stderr:  # killed once the audio's shared lines are stored, before the video's and the result
+        if "shared content (audio): 5/5 videos searched" in line:
             break
     os.killpg(job.pid, signal.SIGKILL)
     assert job.wait(60) == -signal.SIGKILL, "the calibration ended before it could be interrupted"
@@ -179,6 +179,11 @@ def test_a_calibration_killed_part_way_and_two_at_once_end_as_one_clean_row(scan
     assert first == second and first.shared.spans
     after = _calibration_rows(store)
     assert len(after) == len(before) + 1 and len(set(after)) == len(after), (before, after)  # one row, new settings
+    # the shared lines: each video's stored once per settings, whatever was killed or ran at once
+    lines = FingerprintStore(IndexOptions(uri=str(store))).db.open_table("shared_lines").to_pandas()
+    searched = lines.drop_duplicates(["key", "video_id", "batch_id"])
+    assert len(searched) == 4 * 5  # two settings (the scans', this test's) × two modalities × five episodes
+    assert not lines.duplicated(["key", "video_id", "batch_id", "other_id", "start", "end"]).any()
 
 
 def test_a_grown_catalog_searches_only_its_new_videos_for_shared_content(series, scans, tmp_path, caplog):
