@@ -59,7 +59,8 @@ def nightly(cfg: NightlyConfig, entries: list[ManifestEntry]) -> tuple[IngestSum
     before = (calibrate_catalog(store, scan_cfg.match.per_modality(scan_cfg.model.modalities), scan_cfg.search)
               if store.snapshot().durations else None)
     summary = ingest(cfg.ingest_config(), entries)
-    searchable = FingerprintStore(cfg.index).snapshot().durations
+    store.refresh()  # a new view: the catalog with the night's uploads
+    searchable = store.snapshot().durations
     uploads = [e.video_id for e in entries if e.video_id in searchable]
     log.info("nightly: %d of %d uploads are in the catalog; scanning them", len(uploads), len(entries))
     return summary, scan(scan_cfg, None, only=uploads, calibration=before)

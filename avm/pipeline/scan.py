@@ -63,7 +63,8 @@ def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None, only: Collect
     snapshot = store.require_catalog()
     store.check_versions(model_versions(cfg.model))
     if queries is None:
-        wanted = snapshot.videos() if only is None else [v for v in snapshot.videos() if v in set(only)]
+        wanted_ids = None if only is None else set(only)
+        wanted = [v for v in snapshot.videos() if wanted_ids is None or v in wanted_ids]
         rows = [CatalogRow(v) for v in wanted]
         log.info("scan: catalog mode, %d videos against the %d of the catalog", len(rows), len(snapshot.durations))
     else:
