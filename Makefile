@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV ?= .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: install demo test clean
 
@@ -14,6 +15,9 @@ $(STAMP): pyproject.toml
 	# torch first and pinned: its CPU build lies on disk here; an unpinned torch pulls a multi-GB CUDA build.
 	$(PY) -m pip install -q torch==2.13.0
 	$(PY) -m pip install -q -e '.[test]'
+	# the review page's browser tests drive the system Chromium (Playwright's own browser download is not used)
+	@command -v chromium >/dev/null || { echo "installing Debian's chromium for the review page's tests"; \
+	  $(SUDO) apt-get update -q && $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium; }
 	@touch $(STAMP)
 
 install: $(STAMP)

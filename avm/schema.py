@@ -140,22 +140,41 @@ CALIBRATION_SCHEMA = pa.schema(
     metadata={"avm_schema_version": str(SCHEMA_VERSION)},
 )
 
-# One row per reported segment pair (avm.types.Segment plus the run id). Times are seconds from each file's start.
+# A segment pair's sides and scores (avm.types.Segment). Times are seconds from each file's start.
+SEGMENT_FIELDS = [
+    pa.field("query_id", pa.string(), nullable=False),
+    pa.field("query_start", pa.float64(), nullable=False),
+    pa.field("query_end", pa.float64(), nullable=False),
+    pa.field("ref_id", pa.string(), nullable=False),
+    pa.field("ref_start", pa.float64(), nullable=False),
+    pa.field("ref_end", pa.float64(), nullable=False),
+    pa.field("score", pa.float64(), nullable=False),
+    pa.field("modality", pa.string(), nullable=False),  # the evidence: audio | visual | audio+visual
+    pa.field("n_hits", pa.int64(), nullable=False),
+    pa.field("speed", pa.float64(), nullable=False),  # reference seconds per query second (1: same speed)
+]
+
+# One row per reported segment pair, with its run and both files.
 MATCHES_SCHEMA = pa.schema(
     [
-        pa.field("query_id", pa.string(), nullable=False),
-        pa.field("query_start", pa.float64(), nullable=False),
-        pa.field("query_end", pa.float64(), nullable=False),
-        pa.field("ref_id", pa.string(), nullable=False),
-        pa.field("ref_start", pa.float64(), nullable=False),
-        pa.field("ref_end", pa.float64(), nullable=False),
-        pa.field("score", pa.float64(), nullable=False),
-        pa.field("modality", pa.string(), nullable=False),  # audio | visual | audio+visual
-        pa.field("n_hits", pa.int64(), nullable=False),
-        pa.field("speed", pa.float64(), nullable=False),  # reference seconds per query second (1: same speed)
+        *SEGMENT_FIELDS,
         pa.field("run_id", pa.string(), nullable=False),
         pa.field("query_uri", pa.string()),  # the query file (None where unknown)
         pa.field("ref_uri", pa.string()),  # the reference's file as the catalog holds it
+    ],
+    metadata={"avm_schema_version": str(SCHEMA_VERSION)},
+)
+
+# A reviewer's verdict on one reported pair of a run (avm.types.Verdict; the pair as it was judged), appended,
+# never rewritten: the latest row of a (run, pair) is its verdict, the older ones its history.
+VERDICTS_SCHEMA = pa.schema(
+    [
+        pa.field("run_id", pa.string(), nullable=False),
+        *SEGMENT_FIELDS,
+        pa.field("verdict", pa.string(), nullable=False),  # copy | not_copy | unsure
+        pa.field("note", pa.string()),
+        pa.field("reviewer", pa.string()),
+        pa.field("created_at", pa.timestamp("us", tz="UTC"), nullable=False),
     ],
     metadata={"avm_schema_version": str(SCHEMA_VERSION)},
 )

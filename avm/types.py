@@ -1,4 +1,5 @@
-"""AVM's domain types: one video's fingerprints, the k-NN hits of a query, and a segment pair.
+"""AVM's domain types: one video's fingerprints, the k-NN hits of a query, a segment pair and a reviewer's
+verdict on one.
 
 Each type owns its conversions to and from the Arrow tables of :mod:`avm.schema`, so no other module
 converts them by hand.
@@ -8,12 +9,13 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 import numpy as np
 import pyarrow as pa
 
-from avm.schema import HITS_SCHEMA, MATCHES_SCHEMA, PAIR_COLUMNS, fingerprint_schema
+from avm.schema import HITS_SCHEMA, MATCHES_SCHEMA, PAIR_COLUMNS, VERDICTS_SCHEMA, fingerprint_schema
 
 
 def vector_matrix(column: pa.ChunkedArray | pa.Array) -> np.ndarray:
@@ -155,3 +157,37 @@ class Segment:
             raise ValueError(f"segment table lacks columns {sorted(missing)}")
         names = [f.name for f in dataclasses.fields(cls) if f.name in table.column_names]
         return [cls.from_row(row) for row in table.select(names).to_pylist()]
+
+
+VERDICTS = ("copy", "not_copy", "unsure")  # what a reviewer can say of a reported pair
+
+
+@dataclass(frozen=True)
+class Verdict:
+    """A reviewer's verdict (one of :data:`VERDICTS`) on one reported segment pair of a scan run."""
+
+    run_id: str
+    pair: Segment
+    verdict: str
+    note: str = ""
+    reviewer: str = ""
+    created_at: datetime = field(default_factory=lambda: datetime.now(UTC))
+
+    def __post_init__(self) -> None:
+        if self.verdict not in VERDICTS:
+            raise ValueError(f"verdict {self.verdict!r} is not one of {list(VERDICTS)}")
+
+    def to_row(self) -> dict[str, object]:
+        """The verdict as one row of :data:`avm.schema.VERDICTS_SCHEMA`."""
+        return {**dataclasses.asdict(self.pair), "run_id": self.run_id, "verdict": self.verdict, "note": self.note,
+                "reviewer": self.reviewer, "created_at": self.created_at}
+
+    @staticmethod
+    def to_table(verdicts: Iterable[Verdict]) -> pa.Table:
+        return pa.Table.from_pylist([v.to_row() for v in verdicts], schema=VERDICTS_SCHEMA)
+
+    @classmethod
+    def from_table(cls, table: pa.Table) -> list[Verdict]:
+        """Verdicts from rows of :data:`avm.schema.VERDICTS_SCHEMA`."""
+        return [cls(row["run_id"], Segment.from_row(row), row["verdict"], row["note"] or "", row["reviewer"] or "",
+                    row["created_at"]) for row in table.to_pylist()]

@@ -20,6 +20,7 @@ JOBS = {
     "list": ("jobs.list_videos", "the catalog's videos with status, hours and models [status=...]"),
     "stats": ("jobs.stats", "rows, index coverage, model versions and bytes of the catalog"),
     "reindex": ("jobs.reindex", "switch the catalog to other models while scans go on [action=build|rollback|cleanup]"),
+    "review": ("jobs.review", "the review web page: watch reported copies side by side, save verdicts (results=...)"),
     "bench make": ("jobs.make_benchmark", "build a piracy benchmark from folders of real media (bench=small|standard)"),
 }
 

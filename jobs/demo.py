@@ -33,6 +33,7 @@ def main(cfg: DictConfig) -> None:
     print(f"demo media: {built['n_refs']} references, {built['n_queries']} queries ({built['n_negative']} negative), "
           f"{built['n_borrowed']} borrowed segments in {built['out_dir']}")
     print(f"wrote {out / 'matches'} and {out / 'metrics.json'}")
+    print(f"review the copies found, side by side in a browser: avm review paths.output_dir={out} results={out}")
 
 
 if __name__ == "__main__":

@@ -8,6 +8,7 @@ import pandas as pd
 from omegaconf import DictConfig
 
 from avm.config import CONFIG_DIR, to_options
+from avm.errors import UserError
 from avm.evaluate import (
     REPORT_FILES,
     format_breakdown,
@@ -18,30 +19,57 @@ from avm.evaluate import (
     write_report,
 )
 from avm.evaluate.config import EvaluateConfig
+from avm.index import FingerprintStore, IndexOptions, read_verdicts
+from avm.types import Segment
 from jobs.errors import reported
 from jobs.schemas import register_configs
 
 register_configs()
 
 
-def beside_ground_truth(value: str | None, ground_truth: Path, name: str) -> pd.DataFrame | None:
+def beside_ground_truth(value: str | None, ground_truth: Path | None, name: str) -> pd.DataFrame | None:
     """The CSV at ``value``, else ``name`` beside the ground truth if it exists, else None (all text)."""
+    if value is None and ground_truth is None:
+        return None
     path = Path(value) if value is not None else ground_truth.parent / name
     if value is None and not path.exists():
         return None
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
+def verdict_ground_truth(job: EvaluateConfig, predictions: list[Segment]) -> tuple[list[Segment], list[Segment]]:
+    """The predictions of the queries reviewers judged, and the pairs they judged copies (latest verdicts)."""
+    store = FingerprintStore(IndexOptions(uri=job.verdicts))
+    if not store.exists():
+        raise UserError(f"verdicts={job.verdicts}: no store there")
+    verdicts = read_verdicts(store, job.verdicts_run)
+    if not verdicts:
+        raise UserError(f"verdicts={job.verdicts}: no verdict saved{' for run ' + job.verdicts_run if job.verdicts_run else ''}")
+    reviewed = {v.pair.query_id for v in verdicts}
+    copies = {(p.query_id, p.query_start, p.query_end, p.ref_id, p.ref_start, p.ref_end): p
+              for p in (v.pair for v in verdicts if v.verdict == "copy")}
+    print(f"ground truth: {len(verdicts)} verdicts on {len(reviewed)} queries, {len(copies)} pairs judged copies")
+    return [p for p in predictions if p.query_id in reviewed], list(copies.values())
+
+
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="evaluate")
 @reported("evaluate")
 def main(cfg: DictConfig) -> None:
     job = to_options(cfg, EvaluateConfig)
-    ground_truth, output = Path(job.ground_truth), Path(job.output)
+    if (job.ground_truth is None) == (job.verdicts is None):
+        raise UserError("ground_truth is required (set ground_truth=<hackathon CSV>, or verdicts=<store> to score "
+                        "against reviewers' verdicts; not both)")
+    ground_truth, output = (Path(job.ground_truth) if job.ground_truth else None), Path(job.output)
     edits = beside_ground_truth(job.edits, ground_truth, "edits.csv")
     meta = beside_ground_truth(job.queries_meta, ground_truth, "queries_meta.csv")
     report_dir = Path(job.report_dir) if job.report_dir is not None else output.parent
-    report = write_report(read_predictions(job.predictions, job.run_id), read_ground_truth_csv(ground_truth), report_dir,
-                          edits_df=edits, queries_meta=meta, label=job.label, evidence=tuple(job.evidence))
+    predictions = read_predictions(job.predictions, job.run_id)
+    if ground_truth is None:
+        predictions, truth = verdict_ground_truth(job, predictions)
+    else:
+        truth = read_ground_truth_csv(ground_truth)
+    report = write_report(predictions, truth, report_dir, edits_df=edits, queries_meta=meta, label=job.label,
+                          evidence=tuple(job.evidence))
     written = [report_dir / name for name in REPORT_FILES]
     if output.resolve() != (report_dir / "metrics.json").resolve():
         write_json(report, output)

@@ -20,6 +20,7 @@ from avm.pipeline.config import (
     ReindexConfig,
     ScanConfig,
 )
+from avm.review.config import ReviewConfig
 from avm.train.config import SCHEMAS as TRAIN_SCHEMAS
 from avm.train.config import TrainConfig
 from avm.train.projection import ProjectionConfig
@@ -37,6 +38,7 @@ JOB_SCHEMAS = {
     "delete": DeleteConfig,
     "inventory": InventoryConfig,
     "fit_projection": ProjectionConfig,
+    "review": ReviewConfig,
 }
 
 

@@ -2,10 +2,15 @@
 
 from __future__ import annotations
 
+import http.client
+import socket
+import threading
+import time
 from pathlib import Path
 
 import ffmpeg
 import pytest
+import uvicorn
 
 from avm.media import ffmpeg_exe
 
@@ -59,6 +64,65 @@ def excerpt(src: Path, out: Path, start: float, length: float, size: str = "256x
                    vcodec="libx264", preset="veryfast", crf=30, acodec="aac", audio_bitrate="64k")
      .overwrite_output().global_args("-loglevel", "error").run(cmd=ffmpeg_exe()))
     return out
+
+
+def pirate_copy(out: Path, pieces: list[tuple[Path, float, float]], filler_video: Path, filler_audio: Path) -> Path:
+    """Filler, then each borrowed piece ``(source, start, length)`` shrunk and re-encoded, each followed by filler:
+    a piece starts at ``6 + sum of the earlier pieces' lengths + 6 per earlier piece`` seconds."""
+    parts = [make_clip(out.with_suffix(f".filler{i}.mp4"), video=filler_video, audio=filler_audio, duration=6,
+                       audio_start=20 * i) for i in range(len(pieces) + 1)]
+    streams = [ffmpeg.input(str(parts[0]))]
+    for i, (src, start, length) in enumerate(pieces):
+        streams += [ffmpeg.input(str(src), ss=start, t=length), ffmpeg.input(str(parts[i + 1]))]
+    joined_parts = []
+    for stream in streams:
+        joined_parts += [stream["v:0"].filter("scale", 240, 136).filter("setsar", 1).filter("fps", 25),
+                         stream["a:0"].filter("aresample", 44100)]
+    joined = ffmpeg.concat(*joined_parts, v=1, a=1).node
+    (ffmpeg.output(joined[0], joined[1], str(out), vcodec="libx264", preset="veryfast", crf=34, acodec="aac",
+                   audio_bitrate="48k").overwrite_output().global_args("-loglevel", "error").run(cmd=ffmpeg_exe()))
+    return out
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class ReviewServer:
+    """The app served by uvicorn on a free loopback port in a thread of this process."""
+
+    def __init__(self, cfg: object, token: str | None = None) -> None:
+        from avm.review import create_app
+
+        self.port = free_port()
+        self.server = uvicorn.Server(uvicorn.Config(create_app(cfg, token), host="127.0.0.1", port=self.port,
+                                                    log_level="warning"))
+        self.thread = threading.Thread(target=self.server.run, daemon=True)
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def __enter__(self) -> ReviewServer:
+        self.thread.start()
+        deadline = time.monotonic() + 30
+        while not self.server.started:
+            assert time.monotonic() < deadline, "the review app did not start"
+            time.sleep(0.05)
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.server.should_exit = True
+        self.thread.join(timeout=10)
+
+    def get(self, path: str, headers: dict[str, str] | None = None) -> tuple[int, dict[str, str], bytes]:
+        """A raw GET of ``path`` exactly as written (no normalisation of ``..``)."""
+        connection = http.client.HTTPConnection("127.0.0.1", self.port, timeout=30)
+        connection.request("GET", path, headers=headers or {})
+        response = connection.getresponse()
+        return response.status, {k.lower(): v for k, v in response.getheaders()}, response.read()
 
 
 @pytest.fixture(scope="session")

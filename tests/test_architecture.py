@@ -19,19 +19,22 @@ ONLY_IN = {
     "imageio_ffmpeg": ("avm.media",),
     "torch": ("avm.models", "avm.fingerprint", "avm.train"),
     "hydra": (),  # configs are composed by jobs/; avm takes the option objects
+    "fastapi": ("avm.review",),
+    "starlette": ("avm.review",),
 
 }
 # avm package → avm packages it must never import (the data flows one way)
 NEVER = {
-    "avm.media": ("avm.index", "avm.models", "avm.fingerprint", "avm.match", "avm.pipeline", "avm.train"),
-    "avm.models": ("avm.media", "avm.index", "avm.match", "avm.pipeline", "avm.train", "avm.evaluate"),
-    "avm.fingerprint": ("avm.index", "avm.match", "avm.pipeline", "avm.train", "avm.evaluate"),
-    "avm.index": ("avm.models", "avm.media", "avm.fingerprint", "avm.match", "avm.pipeline", "avm.train"),
-    "avm.match": ("avm.models", "avm.media", "avm.fingerprint", "avm.pipeline", "avm.train", "avm.evaluate"),
-    "avm.train": ("avm.index", "avm.match", "avm.pipeline", "avm.evaluate"),
-    "avm.evaluate": ("avm.index", "avm.match", "avm.pipeline", "avm.train", "avm.models", "avm.fingerprint"),
-    "avm.pipeline": ("avm.train", "avm.evaluate"),
-    "avm.bench": ("avm.index", "avm.match", "avm.pipeline", "avm.train", "avm.models", "avm.fingerprint"),
+    "avm.media": ("avm.index", "avm.models", "avm.fingerprint", "avm.match", "avm.pipeline", "avm.train", "avm.review"),
+    "avm.models": ("avm.media", "avm.index", "avm.match", "avm.pipeline", "avm.train", "avm.evaluate", "avm.review"),
+    "avm.fingerprint": ("avm.index", "avm.match", "avm.pipeline", "avm.train", "avm.evaluate", "avm.review"),
+    "avm.index": ("avm.models", "avm.media", "avm.fingerprint", "avm.match", "avm.pipeline", "avm.train", "avm.review"),
+    "avm.match": ("avm.models", "avm.media", "avm.fingerprint", "avm.pipeline", "avm.train", "avm.evaluate", "avm.review"),
+    "avm.train": ("avm.index", "avm.match", "avm.pipeline", "avm.evaluate", "avm.review"),
+    "avm.evaluate": ("avm.index", "avm.match", "avm.pipeline", "avm.train", "avm.models", "avm.fingerprint", "avm.review"),
+    "avm.pipeline": ("avm.train", "avm.evaluate", "avm.review"),
+    "avm.review": ("avm.train",),
+    "avm.bench": ("avm.index", "avm.match", "avm.pipeline", "avm.train", "avm.models", "avm.fingerprint", "avm.review"),
 }
 
 

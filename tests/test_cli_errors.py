@@ -67,7 +67,8 @@ def test_an_empty_input_folder_is_a_user_error(tmp_path, job, key):
 def test_debug_shows_the_traceback(tmp_path):
     quiet = avm(tmp_path, "evaluate", "predictions=p.csv")
     assert quiet.returncode == 2
-    assert one_line(quiet) == "avm evaluate: error: ground_truth is required (set ground_truth=...)"
+    assert one_line(quiet) == ("avm evaluate: error: ground_truth is required (set ground_truth=<hackathon CSV>, or "
+                               "verdicts=<store> to score against reviewers' verdicts; not both)")
     loud = avm(tmp_path, "--debug", "evaluate", "predictions=p.csv")
     assert loud.returncode == 2 and "Traceback" in loud.stderr
     assert loud.stderr.strip().splitlines()[-1] == one_line(quiet)

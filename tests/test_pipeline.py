@@ -12,7 +12,6 @@ import time
 from pathlib import Path
 
 import duckdb
-import ffmpeg
 import pandas as pd
 import pytest
 import ray
@@ -20,7 +19,7 @@ import ray
 from avm.index import FingerprintStore, knn
 from avm.index.store import new_batch_id
 from avm.manifest import read_inputs
-from avm.media import MediaError, ffmpeg_exe
+from avm.media import MediaError
 from avm.pipeline import (
     DecodeStage,
     FingerprintStage,
@@ -36,7 +35,7 @@ from avm.pipeline.runner import ingest, nightly, scan
 from avm.types import Fingerprints
 from jobs.schemas import register_configs
 
-from conftest import DEMO_MEDIA, excerpt, job_config, make_clip
+from conftest import DEMO_MEDIA, excerpt, job_config, make_clip, pirate_copy
 
 register_configs()
 
@@ -46,21 +45,6 @@ def local_ray():
     ray.init(num_cpus=2, include_dashboard=False)
     yield
     ray.shutdown()
-
-
-def _pirate_copy(src: Path, out: Path, filler_video: Path, filler_audio: Path, start: float, length: float) -> Path:
-    """Filler, then ``length`` s of ``src`` from ``start`` shrunk and re-encoded, then filler again."""
-    before = make_clip(out.with_suffix(".before.mp4"), video=filler_video, audio=filler_audio, duration=6)
-    after = make_clip(out.with_suffix(".after.mp4"), video=filler_video, audio=filler_audio, duration=6,
-                      audio_start=20)
-    parts = []
-    for stream in (ffmpeg.input(str(before)), ffmpeg.input(str(src), ss=start, t=length), ffmpeg.input(str(after))):
-        parts += [stream["v:0"].filter("scale", 240, 136).filter("setsar", 1).filter("fps", 25),
-                  stream["a:0"].filter("aresample", 44100)]
-    joined = ffmpeg.concat(*parts, v=1, a=1).node
-    (ffmpeg.output(joined[0], joined[1], str(out), vcodec="libx264", preset="veryfast", crf=34, acodec="aac",
-                   audio_bitrate="48k").overwrite_output().global_args("-loglevel", "error").run(cmd=ffmpeg_exe()))
-    return out
 
 
 @pytest.fixture(scope="module")
@@ -161,8 +145,8 @@ def test_an_ingest_killed_part_way_and_run_again_ends_as_one_clean_run(catalog, 
 def test_scan_files_and_catalog_find_the_copied_segment(catalog, media_dir, tmp_path):
     cfg, out, _ = catalog
     music = sorted((DEMO_MEDIA / "music").glob("*.opus"))
-    query = _pirate_copy(media_dir / "av.mp4", tmp_path / "pirate.mp4", sorted((DEMO_MEDIA / "photos").glob("*.jpg"))[0],
-                         music[-1], start=2.0, length=8.0)
+    query = pirate_copy(tmp_path / "pirate.mp4", [(media_dir / "av.mp4", 2.0, 8.0)],
+                        sorted((DEMO_MEDIA / "photos").glob("*.jpg"))[0], music[-1])
     scan_cfg = job_config("scan", ScanConfig, out, queries=str(query), output_dir=str(tmp_path / "scan"))
     result = scan(scan_cfg, read_inputs(str(query)))
     found = result.matches.to_pandas()

@@ -3,7 +3,10 @@ the LanceDB store and the scan results all live in a bucket; nothing is copied t
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import urllib.request
 from pathlib import Path
 
 import boto3
@@ -18,8 +21,9 @@ from avm.manifest import read_inputs
 from avm.pipeline.config import IngestConfig, ScanConfig
 from avm.pipeline.runner import ingest, scan
 from avm.results import read_matches, scan_runs
+from avm.review import ReviewConfig
 
-from conftest import excerpt, job_config
+from conftest import ReviewServer, excerpt, job_config
 
 BUCKET = "avm-test"
 
@@ -107,6 +111,16 @@ def test_manifest_media_store_and_results_on_s3(s3, media_dir, tmp_path):
     assert read_matches(f"{results}/matches", first.run_id) == stored
     assert {f"results/runs/{first.run_id}.json", "results/matches.csv", "results/run.json"} <= set(_keys(s3, "results/"))
     assert not Path(tmp_path / "out" / "lancedb").exists()
+
+    # the review page over the bucket: media are redirected to presigned URLs that really serve the object
+    review_cfg = job_config("review", ReviewConfig, tmp_path / "out", results=results, **common)
+    with ReviewServer(review_cfg) as review:
+        status, headers, _ = review.get(f"/media/{second.run_id}/ref/av")
+        assert status == 307 and headers["location"].startswith(os.environ["AWS_ENDPOINT_URL"])
+        with urllib.request.urlopen(urllib.request.Request(headers["location"], headers={"Range": "bytes=0-99"})) as r:
+            assert r.status == 206 and r.read() == (media_dir / "av.mp4").read_bytes()[:100]
+        pairs = json.loads(review.get(f"/api/runs/{second.run_id}/queries/pirate")[2])["pairs"]
+        assert {p["ref_id"] for p in pairs} == {"av"}
 
 
 def test_object_store_inputs_that_name_nothing_are_user_errors(s3):

@@ -4,19 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from omegaconf import MISSING
-
 from avm.config import PathsConfig
 
 
 @dataclass
 class EvaluateConfig:
-    """Score predictions (a scan's matches directory or a CSV) against a hackathon ground-truth CSV."""
+    """Score predictions (a scan's matches directory or a CSV) against a hackathon ground-truth CSV, or against
+    reviewers' verdicts."""
 
     paths: PathsConfig = field(default_factory=PathsConfig)
     predictions: str = "${paths.output_dir}/scan/matches"
     run_id: str | None = None  # which scan run of a matches dataset; None: the latest
-    ground_truth: str = MISSING
+    ground_truth: str | None = None  # a hackathon ground-truth CSV; or give `verdicts`
+    # a store (index.uri) whose reviewers' verdicts are the ground truth (`avm review`): the pairs judged "copy" are
+    # the copies, and only the queries with a verdict are scored; `verdicts_run` keeps one run's verdicts
+    verdicts: str | None = None
+    verdicts_run: str | None = None
     output: str = "${paths.output_dir}/metrics.json"
     # edits.csv (ID_piracy,segment,ID_license,segment.1,edits,evidence) for the per-edit breakdown;
     # None: edits.csv beside the ground truth, if there is one

@@ -2,7 +2,7 @@
 calibrated on the catalog (numpy/pyarrow, and the index stage to search and read references)."""
 
 from avm.match.align import align_hits, suppress_overlaps
-from avm.match.calibration import Calibration, calibrate, calibrate_catalog, decision_threshold
+from avm.match.calibration import Calibration, calibrate, calibrate_catalog, decision_threshold, verdict_lines
 from avm.match.fuse import fuse_modalities
 from avm.match.matcher import ReferenceLookup, match_segments
 from avm.match.options import (
@@ -19,5 +19,5 @@ from avm.match.shared import SharedContent
 
 __all__ = ["AlignOptions", "Calibration", "CalibrationOptions", "FuseOptions", "MatchConfig", "MatchOptions",
            "ReferenceLookup", "RefineOptions", "SharedContent", "align_hits", "calibrate", "calibrate_catalog", "decision_threshold",
-           "fuse_modalities", "line_track", "match_query", "match_segments", "reference_lookup", "refine_segment",
+           "fuse_modalities", "line_track", "match_query", "match_segments", "reference_lookup", "verdict_lines", "refine_segment",
            "stored_fingerprints", "suppress_overlaps"]

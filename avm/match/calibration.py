@@ -23,6 +23,7 @@ import functools
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,6 +34,7 @@ from avm.match.matcher import match_segments
 from avm.match.options import AlignOptions, CalibrationOptions, MatchOptions, RefineOptions
 from avm.match.query import reference_lookup
 from avm.match.shared import SharedContent, shared_content
+from avm.types import Segment, Verdict
 
 log = logging.getLogger(__name__)
 
@@ -218,3 +220,23 @@ def calibrate_catalog(store: FingerprintStore, opts: dict[str, MatchOptions], se
         else:
             log.info("calibrated %s", line)
     return result
+
+
+def verdict_lines(calibration: Calibration, verdicts: Sequence[Verdict]) -> list[str]:
+    """What reviewers' verdicts (``avm review``) say of these thresholds: of the pairs judged copy or not a copy,
+    those the decision thresholds report (a single-modality pair at or above its modality's ``min_score``; a pair
+    with both modalities' evidence always), their precision, and the judged copies left below."""
+    judged = [v for v in verdicts if v.verdict != "unsure"]
+    if not judged:
+        return []
+
+    def reported(pair: Segment) -> bool:
+        options = calibration.options.get(pair.modality)
+        return options is None or pair.score >= options.align.min_score
+
+    kept = [v for v in judged if reported(v.pair)]
+    copies = sum(v.verdict == "copy" for v in kept)
+    missed = sum(v.verdict == "copy" and not reported(v.pair) for v in judged)
+    precision = f"{copies / len(kept):.3f}" if kept else "–"
+    return [f"verdicts: {len(judged)} reviewed pairs judged copy or not; these thresholds report {len(kept)}: "
+            f"precision {precision} ({copies} copies, {len(kept) - copies} not); {missed} judged copies fall below"]

@@ -9,9 +9,9 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from avm.index import FingerprintStore
+from avm.index import FingerprintStore, read_verdicts
 from avm.manifest import ManifestEntry
-from avm.match import Calibration, calibrate_catalog
+from avm.match import Calibration, calibrate_catalog, verdict_lines
 from avm.pipeline.config import ScanConfig
 from avm.pipeline.ingest import model_versions
 from avm.pipeline.progress import Progress
@@ -36,6 +36,7 @@ class ScanResult:
     calibration: Calibration | None = None  # the match thresholds used
     query_uris: dict[str, str] = field(default_factory=dict)  # query id → its file
     ref_uris: dict[str, str] = field(default_factory=dict)  # reference id → its file, as the catalog holds it
+    reviewed: list[str] = field(default_factory=list)  # what reviewers' verdicts say of the thresholds used
 
     @property
     def matches(self) -> pa.Table:
@@ -47,7 +48,7 @@ class ScanResult:
         out = [f"scan {self.run_id}: {self.queries} queries ({self.media_hours:.3f} h of new media) in "
                f"{self.wall_seconds:.1f} s; {len(self.segments)} segments in {pairs} (query, reference) pairs; "
                f"{len(self.failed)} failed",
-               *(self.calibration.lines() if self.calibration else [])]
+               *(self.calibration.lines() if self.calibration else []), *self.reviewed]
         out += [f"FAILED {q}: {e}" for q, e in self.failed]
         return out
 
@@ -92,4 +93,5 @@ def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None, only: Collect
     return ScanResult(run_id=run_id, segments=segments, queries=len(rows), failed=failed, calibration=calibration,
                       media_hours=progress.media_seconds / 3600, wall_seconds=progress.elapsed,
                       query_uris={s.query_id: query_uris.get(s.query_id, "") for s in segments},
-                      ref_uris={r: ref_uris.get(r, "") for r in found})
+                      ref_uris={r: ref_uris.get(r, "") for r in found},
+                      reviewed=verdict_lines(calibration, read_verdicts(store)))
