@@ -5,7 +5,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: install demo test clean
+.PHONY: install demo test notebooks clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -m venv $(VENV) || { \
@@ -28,6 +28,10 @@ demo: install
 test: install
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/pytest -q
+
+notebooks: install
+	$(PY) -m pip install -q -e '.[test,notebooks]'
+	$(PY) notebooks/run.py
 
 clean:
 	rm -rf outputs .pytest_cache

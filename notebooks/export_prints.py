@@ -1,0 +1,52 @@
+"""Cache what the study notebooks read: a benchmark catalog's stored fingerprints and a sample of its queries'.
+
+    python notebooks/export_prints.py --store outputs/bench/scale/source \
+        --query-prints outputs/bench/scale_1000/query_prints --out notebooks/data/standard_prints.npz
+
+``--store``: an AVM store of the benchmark's references (``benchmarks/scale.py`` ingests ``standard``'s into
+``outputs/bench/scale/source``); ``--query-prints``: the query fingerprints ``benchmarks/scale.py`` cached.
+The file holds, per modality, every current catalog interval (vector float16, video id, start time) and up to
+``--queries`` query intervals sampled with a fixed seed, so the notebooks run in seconds from a clean clone.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from scale import load_source  # noqa: E402
+from search_curve import cached_queries  # noqa: E402
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--store", required=True)
+    parser.add_argument("--query-prints", required=True)
+    parser.add_argument("--queries", type=int, default=2000, help="query intervals kept per modality")
+    parser.add_argument("--out", required=True)
+    args = parser.parse_args()
+    modalities = ("audio", "visual")
+    source = load_source(args.store, modalities)
+    queries, _ = cached_queries(Path(args.query_prints))
+    rng = np.random.default_rng(0)
+    arrays: dict[str, np.ndarray] = {}
+    for m in modalities:
+        ids = [v for v in source.ids if m in source.prints[v]]
+        arrays[f"{m}.catalog"] = np.concatenate([source.prints[v][m].vectors for v in ids]).astype(np.float16)
+        arrays[f"{m}.catalog_video"] = np.concatenate([[v] * len(source.prints[v][m]) for v in ids]).astype(str)
+        arrays[f"{m}.catalog_t"] = np.concatenate([source.prints[v][m].t_start for v in ids]).astype(np.float32)
+        vectors = queries.vectors(m)
+        pick = np.sort(rng.choice(len(vectors), min(args.queries, len(vectors)), replace=False))
+        arrays[f"{m}.queries"] = vectors[pick].astype(np.float16)
+        arrays[f"{m}.version"] = np.array(source.versions[m])
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    np.savez_compressed(args.out, **arrays)
+    print(f"wrote {args.out}: " + ", ".join(f"{k} {v.shape}" for k, v in arrays.items() if v.ndim))
+
+
+if __name__ == "__main__":
+    main()

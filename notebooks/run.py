@@ -1,0 +1,35 @@
+"""Execute the study notebooks in place, saving their outputs: ``python notebooks/run.py [NAME.ipynb ...]``
+(default: every notebook of this folder), each with this folder as its working directory. ``make notebooks``
+runs it after installing the ``notebooks`` extra."""
+
+from __future__ import annotations
+
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+
+HERE = Path(__file__).resolve().parent
+TIMEOUT_S = 1800  # per cell
+
+
+def execute(path: Path) -> float:
+    """Run every cell of the notebook at ``path`` in a fresh kernel and write it back with its outputs."""
+    notebook = nbformat.read(path, as_version=4)
+    started = time.perf_counter()
+    NotebookClient(notebook, timeout=TIMEOUT_S, kernel_name="python3",
+                   resources={"metadata": {"path": str(HERE)}}).execute()
+    nbformat.write(notebook, path)
+    return time.perf_counter() - started
+
+
+def main() -> None:
+    paths = [HERE / name for name in sys.argv[1:]] or sorted(HERE.glob("*.ipynb"))
+    for path in paths:
+        print(f"executed {path.name} in {execute(path):.0f} s", flush=True)
+
+
+if __name__ == "__main__":
+    main()
