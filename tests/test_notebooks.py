@@ -30,6 +30,7 @@ def test_a_notebook_is_committed_executed_with_its_conclusion(path):
     code = [c for c in notebook.cells if c.cell_type == "code"]
     assert [c.execution_count for c in code] == list(range(1, len(code) + 1)), "run every cell once, in order"
     assert not [o for c in code for o in c.outputs if o.output_type == "error"]
+    assert str(NOTEBOOKS.parent) not in path.read_text(), "an output names this machine's paths"
     last = notebook.cells[-1]
     assert last.cell_type == "markdown" and "## Conclusion" in last.source and "Recommended config" in last.source
 

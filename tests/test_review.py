@@ -11,6 +11,7 @@ import shutil
 import subprocess
 import sys
 import threading
+import time
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -290,3 +291,27 @@ def test_reviewers_saving_at_once_lose_no_verdict(tmp_path):
     assert history.num_rows == 45 and len(set(history["note"].to_pylist())) == 45
     (latest,) = read_verdicts(FingerprintStore(IndexOptions(uri=uri)), "run")
     assert latest.note == history["note"][-1].as_py()  # the last saved is the verdict
+
+
+def test_a_reviewer_killed_while_saving_loses_nothing_saved_and_saves_again(tmp_path):
+    uri = str(tmp_path / "store")
+    script = (f"from avm.index import FingerprintStore, IndexOptions, add_verdict\n"
+              f"from avm.types import Segment, Verdict\n"
+              f"store = FingerprintStore(IndexOptions(uri={uri!r}))\n"
+              f"for i in range(10_000):\n"
+              f"    add_verdict(store, Verdict('run', Segment('q', i, i + 10.0, 'r', i, i + 10.0), 'copy', note=str(i)))\n")
+    saving = subprocess.Popen([sys.executable, "-c", script])
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline:
+        if verdict_rows(FingerprintStore(IndexOptions(uri=uri)), history=True).num_rows >= 5:
+            break
+        time.sleep(0.2)
+    saving.kill()
+    saving.wait()
+    store = FingerprintStore(IndexOptions(uri=uri))
+    saved = verdict_rows(store, history=True)
+    notes = [int(n) for n in saved["note"].to_pylist()]
+    assert len(notes) >= 5 and sorted(notes) == list(range(len(notes)))  # each commit whole, in order, none twice
+    add_verdict(store, Verdict("run", Segment("q", 0.0, 10.0, "r", 0.0, 10.0), "not_copy", note="again"))
+    latest = {v.pair.query_start: v for v in read_verdicts(FingerprintStore(IndexOptions(uri=uri)), "run")}
+    assert len(latest) == len(notes) and latest[0.0].verdict == "not_copy"
