@@ -1,5 +1,6 @@
-"""avm fit-projection projection.modality=audio|visual projection.out=FILE.npz: fit the projection of compact
-fingerprints on the modality's training media."""
+"""avm fit-projection projection.modality=audio|visual projection.dim=32 projection.out=FILE.npz: fit the projection
+of compact fingerprints on the modality's training media, or (``projection.source=catalog index.uri=...``) on the
+catalog's stored fingerprints."""
 
 import json
 import logging
@@ -8,9 +9,11 @@ import hydra
 from omegaconf import DictConfig
 
 from avm.config import CONFIG_DIR, to_options
-from avm.train.projection import ProjectionConfig, run
+from avm.errors import UserError
+from avm.pipeline.compact import fit_catalog_projection
+from avm.train.projection import run
 from jobs.errors import reported
-from jobs.schemas import register_configs
+from jobs.schemas import FitProjectionConfig, register_configs
 
 register_configs()
 
@@ -19,7 +22,16 @@ register_configs()
 @reported("fit-projection")
 def main(cfg: DictConfig) -> None:
     logging.getLogger("avm").setLevel(logging.INFO)
-    print(json.dumps(run(to_options(cfg, ProjectionConfig)), indent=2))
+    options = to_options(cfg, FitProjectionConfig)
+    opts = options.projection
+    if opts.source == "catalog":
+        summary = fit_catalog_projection(options.model, options.index, opts.modality, opts.dim, opts.out,
+                                         opts.max_vectors, opts.seed)
+    elif opts.source == "training":
+        summary = run(options)
+    else:
+        raise UserError(f"projection.source must be training or catalog, not {opts.source!r}")
+    print(json.dumps(summary, indent=2))
 
 
 if __name__ == "__main__":

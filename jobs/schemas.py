@@ -6,10 +6,13 @@ its groups; the group files hold presets and overrides only.
 
 from __future__ import annotations
 
+from dataclasses import dataclass, field
+
 from hydra.core.config_store import ConfigStore
 
 from avm.bench.config import BenchConfig
 from avm.evaluate.config import EvaluateConfig
+from avm.index import IndexOptions
 from avm.pipeline.config import (
     DeleteConfig,
     DemoConfig,
@@ -25,6 +28,14 @@ from avm.train.config import SCHEMAS as TRAIN_SCHEMAS
 from avm.train.config import TrainConfig
 from avm.train.projection import ProjectionConfig
 
+
+@dataclass
+class FitProjectionConfig(ProjectionConfig):
+    """``avm fit-projection``: :class:`ProjectionConfig` and, for ``projection.source=catalog``, the store fitted on."""
+
+    index: IndexOptions = field(default_factory=IndexOptions)
+
+
 JOB_SCHEMAS = {
     "ingest": IngestConfig,
     "scan": ScanConfig,
@@ -37,7 +48,7 @@ JOB_SCHEMAS = {
     "reindex": ReindexConfig,
     "delete": DeleteConfig,
     "inventory": InventoryConfig,
-    "fit_projection": ProjectionConfig,
+    "fit_projection": FitProjectionConfig,
     "review": ReviewConfig,
 }
 

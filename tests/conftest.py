@@ -139,3 +139,13 @@ def media_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     (d / "empty.mp4").write_bytes(b"")
     (d / "text.mp4").write_text("this is not a video\n")
     return d
+
+
+@pytest.fixture(scope="module")
+def local_ray():
+    """A local Ray of two CPUs for one test module (``pytestmark = pytest.mark.usefixtures("local_ray")``)."""
+    import ray
+
+    ray.init(num_cpus=2, include_dashboard=False)
+    yield
+    ray.shutdown()

@@ -9,7 +9,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-import ray
 
 from avm.errors import UserError
 from avm.index import (
@@ -39,11 +38,7 @@ from conftest import excerpt, job_config
 AUDIO_V1 = {"model.audio.checkpoint": "avm/models/checkpoints/audio_v1.pt", "model.audio.projection": "null"}
 
 
-@pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("local_ray")
 
 
 def _catalog(tmp_path: Path, files: dict[str, Path], **overrides: object) -> IngestConfig:

@@ -14,7 +14,6 @@ from pathlib import Path
 import duckdb
 import pandas as pd
 import pytest
-import ray
 
 from avm.index import FingerprintStore, knn
 from avm.index.store import new_batch_id
@@ -40,11 +39,7 @@ from conftest import DEMO_MEDIA, excerpt, job_config, make_clip, pirate_copy
 register_configs()
 
 
-@pytest.fixture(scope="module", autouse=True)
-def local_ray():
-    ray.init(num_cpus=2, include_dashboard=False)
-    yield
-    ray.shutdown()
+pytestmark = pytest.mark.usefixtures("local_ray")
 
 
 @pytest.fixture(scope="module")

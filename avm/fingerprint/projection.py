@@ -8,10 +8,15 @@ the model hold for its projection. Projected vectors are L2-normalised again and
 
 A projection is part of the fingerprint's version (``<model version>+pca<dim>-<digest>``): a catalog built
 with one projection never mixes with another, and the file records the model version it was fitted on.
+
+A projection fitted on a catalog's *stored* fingerprints (:func:`fit_on_stored`, ``avm fit-projection
+projection.source=catalog``) also keeps the step from those stored vectors (``stored_basis``) and their version
+(``fitted_on``), so a reindex can derive the new fingerprints from the stored ones without decoding any media.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,6 +34,8 @@ class Projection:
     basis: np.ndarray
     model_version: str
     energy: float = 1.0
+    fitted_on: str = ""  # the fingerprint version of the stored vectors it was fitted on ("": the model's own)
+    stored_basis: np.ndarray | None = None  # [stored dim, dim]: the step from those stored vectors
 
     @property
     def dim(self) -> int:
@@ -47,14 +54,26 @@ class Projection:
 
     def apply(self, vectors: np.ndarray) -> np.ndarray:
         """Project [n, model dim] vectors and L2-normalise them again (float16 [n, dim])."""
-        projected = np.asarray(vectors, np.float32) @ self.basis
-        norms = np.linalg.norm(projected, axis=1, keepdims=True)
-        return (projected / np.maximum(norms, 1e-12)).astype(np.float16)
+        return _project(vectors, self.basis)
+
+    def derives_from(self, version: str) -> bool:
+        """Whether fingerprints of ``version`` (as stored) can be projected to this one (:meth:`derive`)."""
+        return self.stored_basis is not None and bool(version) and self.fitted_on == version
+
+    def derive(self, stored: np.ndarray) -> np.ndarray:
+        """This projection's fingerprints (float16 [n, dim]) from stored fingerprints of ``fitted_on``: the stored
+        vectors are the model's embeddings already projected and normalised, and normalising commutes with a
+        linear map, so this equals :meth:`apply` on the embeddings up to float16 rounding."""
+        if self.stored_basis is None:
+            raise ValueError(f"projection {self.tag} was not fitted on stored fingerprints")
+        return _project(stored, self.stored_basis)
 
     def save(self, path: str | Path) -> None:
-        """Write the projection as ``.npz`` (basis, model version, energy)."""
+        """Write the projection as ``.npz`` (basis, model version, energy, and what it was fitted on)."""
+        stored = np.zeros((0, 0), np.float32) if self.stored_basis is None else self.stored_basis
         np.savez(path, basis=self.basis.astype(np.float32), model_version=np.array(self.model_version),
-                 energy=np.array(self.energy))
+                 energy=np.array(self.energy), fitted_on=np.array(self.fitted_on),
+                 stored_basis=stored.astype(np.float32))
 
     @classmethod
     def load(cls, path: str | Path) -> Projection:
@@ -64,7 +83,17 @@ class Projection:
         if not found.is_file():
             raise FileNotFoundError(f"projection {str(path)!r} not found (nor under {PACKAGE_ROOT})")
         with np.load(found) as saved:
-            return cls(saved["basis"].astype(np.float32), str(saved["model_version"]), float(saved["energy"]))
+            stored = saved["stored_basis"].astype(np.float32) if "stored_basis" in saved else None
+            return cls(saved["basis"].astype(np.float32), str(saved["model_version"]), float(saved["energy"]),
+                       str(saved["fitted_on"]) if "fitted_on" in saved else "",
+                       stored if stored is not None and stored.size else None)
+
+
+def _project(vectors: np.ndarray, basis: np.ndarray) -> np.ndarray:
+    """``vectors @ basis``, each row L2-normalised again, as float16."""
+    projected = np.asarray(vectors, np.float32) @ basis
+    norms = np.linalg.norm(projected, axis=1, keepdims=True)
+    return (projected / np.maximum(norms, 1e-12)).astype(np.float16)
 
 
 def fit_projection(vectors: np.ndarray, dim: int, model_version: str) -> Projection:
@@ -86,3 +115,13 @@ def fit_projection(vectors: np.ndarray, dim: int, model_version: str) -> Project
     basis = basis * signs
     energy = float(values[order].sum() / values.sum())
     return Projection(basis.astype(np.float32), model_version, energy)
+
+
+def fit_on_stored(vectors: np.ndarray, dim: int, stored_version: str, base: Projection | None) -> Projection:
+    """The rank-``dim`` basis of stored fingerprints ``vectors`` of ``stored_version``, as a projection of the
+    model's own embeddings: composed with ``base``, the projection those stored vectors were made with (None: they
+    are the model's embeddings). Both bases have orthonormal columns, so their product does too."""
+    step = fit_projection(vectors, dim, stored_version)
+    if base is None:
+        return dataclasses.replace(step, fitted_on=stored_version, stored_basis=step.basis)
+    return Projection(base.basis @ step.basis, base.model_version, step.energy, stored_version, step.basis)

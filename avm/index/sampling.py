@@ -33,6 +33,12 @@ def _sample_rows(store: FingerprintStore, modality: str, samples: int, seed: int
             for c in columns}
 
 
+def sample_vectors(store: FingerprintStore, modality: str, samples: int, seed: int = 0) -> np.ndarray:
+    """Up to ``samples`` current stored vectors of ``modality`` drawn at random (seeded), as float32 [n, dim]."""
+    sample = _sample_rows(store, modality, samples, seed, ["video_id", "vector"])
+    return np.zeros((0, 0), np.float32) if sample is None else sample["vector"]
+
+
 def impostor_similarities(store: FingerprintStore, modality: str, samples: int, k: int = 32, seed: int = 0,
                           ignore: IntervalFilter | None = None) -> np.ndarray:
     """Best similarity of randomly sampled stored intervals to any interval of *another* video.

@@ -1,7 +1,8 @@
 """The reindex job: switch the catalog to another model version without stopping scans.
 
 ``build`` fingerprints every searchable video with the configured models into tables of their own version (on
-Ray, resumable: a video already done is not done again), trains a fresh ANN index on them, catches up with
+Ray, resumable: a video already done is not done again; a projection fitted on the catalog's stored fingerprints
+is derived from them instead, decoding nothing: :mod:`avm.pipeline.compact`), trains a fresh ANN index on them, catches up with
 videos ingested meanwhile, and swaps the active versions in one commit under the commit lock. Scans search the
 versions active when they started, so none mixes versions. ``rollback`` makes the previous versions active again;
 ``cleanup`` drops the tables of versions that are neither active nor previous.
@@ -9,6 +10,7 @@ versions active when they started, so none mixes versions. ``rollback`` makes th
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 from dataclasses import dataclass, field
@@ -17,6 +19,7 @@ from avm.errors import UserError
 from avm.index import BatchedWriter, FingerprintStore, finalize
 from avm.index.sql import sql_list
 from avm.index.store import SETS_TABLE
+from avm.pipeline.compact import derivable, derive_round
 from avm.pipeline.config import ReindexConfig
 from avm.pipeline.ingest import model_versions
 from avm.pipeline.progress import Progress
@@ -38,6 +41,7 @@ class ReindexSummary:
     before: dict[str, str] = field(default_factory=dict)  # active versions when it started
     after: dict[str, str] = field(default_factory=dict)
     fingerprinted: int = 0
+    derived: dict[str, int] = field(default_factory=dict)  # modality → videos derived from stored fingerprints
     rounds: int = 0
     rows_written: dict[str, int] = field(default_factory=dict)
     index: dict[str, str] = field(default_factory=dict)
@@ -48,8 +52,10 @@ class ReindexSummary:
     def lines(self) -> list[str]:
         out = [f"reindex {self.action}: active versions {self.before} → {self.after}"]
         if self.action == "build":
-            out.append(f"fingerprinted {self.fingerprinted} videos in {self.rounds} rounds ({self.wall_seconds:.1f} s); "
-                       f"rows written {self.rows_written}; index {self.index}")
+            derived = "".join(f"; {m}: {n} videos derived from stored fingerprints (no decoding)"
+                              for m, n in self.derived.items())
+            out.append(f"fingerprinted {self.fingerprinted} videos in {self.rounds} rounds ({self.wall_seconds:.1f} s)"
+                       f"{derived}; rows written {self.rows_written}; index {self.index}")
         if self.dropped:
             out.append(f"dropped tables: {self.dropped}")
         out += [f"FAILED {v}: {e}" for v, e in self.failures]
@@ -87,13 +93,23 @@ def _build(cfg: ReindexConfig, store: FingerprintStore, summary: ReindexSummary)
         log.info("reindex: the catalog is already indexed with the configured models %s", summary.before)
         return
     log.info("reindex: %s → %s", {m: summary.before.get(m) for m in targets}, targets)
-    model = dataclasses.replace(cfg.model, modalities=tuple(targets))
+    derived = derivable(cfg.model, summary.before, list(targets))
+    decoded = {m: v for m, v in targets.items() if m not in derived}
+    model = dataclasses.replace(cfg.model, modalities=tuple(decoded))
     progress = Progress("reindex", 0)
-    writer = BatchedWriter(store, targets, cfg.write_batch_rows, activate=False)
-    with ray_session(cfg.ray):
+    writers = {m: BatchedWriter(store, {m: targets[m]}, cfg.write_batch_rows, activate=False) for m in derived}
+    writer = BatchedWriter(store, decoded, cfg.write_batch_rows, activate=False)
+    with ray_session(cfg.ray) if decoded else contextlib.nullcontext():
         for summary.rounds in range(1, cfg.catch_up_rounds + 1):
-            todo = [(v, u) for v, u in missing_videos(store, targets) if v not in dict(summary.failures)]
-            if todo:
+            for m, projection in derived.items():
+                todo = {v for v, _ in missing_videos(store, {m: targets[m]})} - set(dict(summary.failures))
+                if todo:
+                    done, incomplete = derive_round(store, m, projection, targets[m], todo, writers[m])
+                    summary.derived[m] = summary.derived.get(m, 0) + done
+                    summary.failures += [(v, f"its stored {m} fingerprints are incomplete: ingest it again")
+                                         for v in incomplete]
+            todo = [(v, u) for v, u in missing_videos(store, decoded) if v not in dict(summary.failures)]
+            if decoded and todo:
                 progress.add_total(len(todo))
                 log.info("reindex round %d: %d videos to fingerprint", summary.rounds, len(todo))
                 dataset = rows_dataset([MediaRow(u, v) for v, u in todo])
@@ -115,7 +131,9 @@ def _build(cfg: ReindexConfig, store: FingerprintStore, summary: ReindexSummary)
                     break
             if summary.failures and all(v in dict(summary.failures) for v, _ in left):
                 break
-    summary.rows_written = writer.rows_written
+    for w in [writer, *writers.values()]:
+        for m, rows in w.rows_written.items():
+            summary.rows_written[m] = summary.rows_written.get(m, 0) + rows
     summary.wall_seconds = progress.elapsed
     if store.active_versions() != {**summary.before, **targets}:
         failed = ", ".join(v for v, _ in summary.failures[:5])

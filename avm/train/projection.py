@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 class ProjectionOptions:
     """What ``avm fit-projection`` fits and where it writes it (``projection.*``)."""
 
+    # training: the modality's training media; catalog: the stored fingerprints of the catalog at index.uri
+    # (avm.pipeline.compact; then avm reindex derives the catalog's new fingerprints from the stored ones)
+    source: str = "training"
     modality: str = "audio"
     dim: int = 32
     out: str = MISSING  # the .npz to write, e.g. avm/models/checkpoints/audio_v2_pca32.npz
