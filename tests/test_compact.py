@@ -149,3 +149,30 @@ def test_a_derivation_killed_part_way_and_run_again_ends_as_one_clean_run(clips,
         rows = store.intervals_of("visual", video_id)
         times = rows["t_start"].to_pylist()
         assert len(times) == n == set_sizes(store, "visual", old["visual"])[video_id][1] and len(set(times)) == n
+
+
+def test_an_ingest_beside_a_derivation_loses_no_video(clips, tmp_path):
+    cfg = _catalog(tmp_path, clips)
+    assert _fit(tmp_path, "audio", 8).returncode == 0
+    late = tmp_path / "late"
+    late.mkdir()
+    make_clip(late / "late.mp4", video=sorted((DEMO_MEDIA / "footage").glob("*.mp4"))[0],
+              audio=sorted((DEMO_MEDIA / "music").glob("*.opus"))[-1], duration=20)
+    # an ingest with the catalog's current models, started beside the reindex on the same store
+    job = subprocess.Popen([AVM, "ingest", f"input={late}", f"paths.output_dir={tmp_path}"], cwd=tmp_path,
+                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    summary = run_reindex(job_config("reindex", ReindexConfig, tmp_path,
+                                     **{"model.audio.projection": tmp_path / "audio.npz"}))
+    _, stderr = job.communicate(timeout=300)
+    store = FingerprintStore(cfg.index)
+    active = store.active_versions()["audio"]
+    assert active == summary.after["audio"]
+    live = set(store.live_videos(["video_id"])["video_id"].to_pylist())
+    # either the ingest committed first and the reindex derived it too, or it came after the swap and was refused
+    assert live == {*(f"clip{i}" for i in range(CLIPS)), "silent", "late"} if job.returncode == 0 else (
+        "avm reindex" in stderr and "late" not in live)
+    sizes = set_sizes(store, "audio", active)
+    assert set(sizes) == live
+    for video_id, (_, n) in sizes.items():
+        times = store.intervals_of("audio", video_id)["t_start"].to_pylist()
+        assert len(times) == n and len(set(times)) == n
