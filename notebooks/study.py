@@ -21,7 +21,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
-from scale import compose_job  # noqa: E402
+from scale import compose_job, haar_rotation  # noqa: E402,F401  (haar_rotation: for the notebooks)
 
 from avm.evaluate import read_ground_truth_csv  # noqa: E402
 from avm.index import FingerprintStore, finalize, store_videos  # noqa: E402
