@@ -8,7 +8,8 @@
 The file holds, per modality, every current catalog interval (vector float16, video id, start and end time) and
 up to ``--queries`` query intervals sampled with a fixed seed; the catalog videos' durations; every query
 file's intervals (``query.<modality>.*``, concatenated, with the file's id per interval) and durations; and the
-ground-truth pairs of those query files (``--ground-truth``), so the notebooks run from a clean clone.
+ground-truth pairs of those query files (``--bench``'s ``ground_truth.csv``) with the benchmark's ``edits.csv``
+and ``queries_meta.csv`` where it has them, so the notebooks run from a clean clone.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ def main() -> None:
     parser.add_argument("--store", required=True)
     parser.add_argument("--query-prints", required=True)
     parser.add_argument("--queries", type=int, default=2000, help="query intervals kept per modality")
-    parser.add_argument("--ground-truth", default="outputs/bench/standard/ground_truth.csv")
+    parser.add_argument("--bench", default="outputs/bench/standard", help="the built benchmark the queries are from")
     parser.add_argument("--out", required=True)
     args = parser.parse_args()
     modalities = ("audio", "visual")
@@ -56,10 +57,13 @@ def main() -> None:
     arrays["catalog.video"] = np.array(source.ids).astype(str)
     arrays["catalog.duration"] = np.array([source.durations[v] for v in source.ids])
     arrays["query.video"] = np.array(query_ids).astype(str)
-    truth = pd.read_csv(args.ground_truth, dtype=str)
     wanted = {f"{q}.mp4" for q in query_ids} | set(query_ids)
-    arrays["ground_truth"] = truth[truth.iloc[:, 0].isin(wanted)].to_numpy().astype(str)
-    arrays["ground_truth_columns"] = np.array(truth.columns).astype(str)
+    for name in ("ground_truth", "edits", "queries_meta"):
+        path = Path(args.bench) / f"{name}.csv"
+        if path.exists() or name == "ground_truth":
+            table = pd.read_csv(path, dtype=str, keep_default_na=False)
+            arrays[name] = table[table.iloc[:, 0].isin(wanted)].to_numpy().astype(str)
+            arrays[f"{name}_columns"] = np.array(table.columns).astype(str)
     Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     np.savez_compressed(args.out, **arrays)
     print(f"wrote {args.out}: " + ", ".join(f"{k} {v.shape}" for k, v in arrays.items() if v.ndim))

@@ -43,6 +43,8 @@ class Cached:
     durations: dict[str, float]
     truth: list[Segment]
     versions: dict[str, str]
+    edits: pd.DataFrame | None = None  # the benchmark's edits.csv rows of these queries (edits, evidence)
+    queries_meta: pd.DataFrame | None = None  # its queries_meta.csv rows (kind: pirated, negative, ...)
 
     @property
     def query_hours(self) -> float:
@@ -68,11 +70,14 @@ def load(path: str | Path) -> Cached:
             catalog.setdefault(video, {})[m] = fp
         for video, fp in _split(data, m, *(f"query.{m}.{k}" for k in ("video", "t_start", "t_end", "vectors"))).items():
             queries.setdefault(video, {})[m] = fp
+    tables = {name: pd.DataFrame(data[name], columns=data[f"{name}_columns"])
+              for name in ("ground_truth", "edits", "queries_meta") if name in data}
     truth_csv = Path(tempfile.mkdtemp()) / "ground_truth.csv"
-    pd.DataFrame(data["ground_truth"], columns=data["ground_truth_columns"]).to_csv(truth_csv, index=False)
+    tables["ground_truth"].to_csv(truth_csv, index=False)
     return Cached(catalog, queries, dict(zip(data["catalog.video"].tolist(), data["catalog.duration"].tolist(),
                                              strict=True)),
-                  read_ground_truth_csv(truth_csv), {m: str(data[f"{m}.version"]) for m in MODALITIES})
+                  read_ground_truth_csv(truth_csv), {m: str(data[f"{m}.version"]) for m in MODALITIES},
+                  tables.get("edits"), tables.get("queries_meta"))
 
 
 def build_store(catalog: Prints, durations: dict[str, float],
