@@ -108,8 +108,8 @@ def _build(cfg: ReindexConfig, store: FingerprintStore, summary: ReindexSummary)
                     summary.derived[m] = summary.derived.get(m, 0) + done
                     summary.failures += [(v, f"its stored {m} fingerprints are incomplete: ingest it again")
                                          for v in incomplete]
-            todo = [(v, u) for v, u in missing_videos(store, decoded)
-                    if v not in dict(summary.failures)] if decoded else []
+            failed = {v for v, _ in summary.failures}
+            todo = [(v, u) for v, u in missing_videos(store, decoded) if v not in failed] if decoded else []
             if todo:
                 progress.add_total(len(todo))
                 log.info("reindex round %d: %d videos to fingerprint", summary.rounds, len(todo))
