@@ -35,6 +35,15 @@ def fingerprint_table_name(modality: str, model_version: str) -> str:
     return f"{FINGERPRINTS_PREFIX}{modality}__{re.sub(r'[^A-Za-z0-9_]', '_', model_version)}"
 
 
+SEGMENTS_SUFFIX = "__segments"
+
+
+def segment_table_name(modality: str, model_version: str) -> str:
+    """Name of the table beside :func:`fingerprint_table_name`'s that holds the same fingerprints' segment vectors
+    (:meth:`avm.types.Fingerprints.segments`; same schema, same write batches)."""
+    return fingerprint_table_name(modality, model_version) + SEGMENTS_SUFFIX
+
+
 def fingerprint_schema(dim: int) -> pa.Schema:
     """Schema of a fingerprints table: one row per interval embedding (L2-normalised, float16), tagged with the
     write batch that stored it."""

@@ -2,7 +2,7 @@
 
     python benchmarks/compare.py --bench outputs/bench/standard [--out outputs/bench/standard/compare]
         [--peers chromaprint pdq] [--variants fused audio visual] [--avm-override KEY=VALUE ...]
-        [--baseline NAME="KEY=VALUE ..."]
+        [--baseline NAME="KEY=VALUE ..."] [--scan-variant NAME="KEY=VALUE ..."]
 
 Runs AVM (fresh LanceDB under OUT/avm: ingest the catalog once, then scan the queries with both modalities
 fused (``avm``), audio alone (``avm_audio``) and video alone (``avm_visual``)), then each installed peer
@@ -17,6 +17,9 @@ was kept (``visual`` or ``both``); the fused system on every copy.
 ``--baseline`` adds an AVM system with its own overrides on its own LanceDB (OUT/NAME), for a previous model
 side by side in the same run, e.g. ``--baseline avm_audio_v1="model.modalities=[audio]
 model.audio.checkpoint=avm/models/checkpoints/audio_v1.pt model.audio.projection=null"``; its scope follows ``model.modalities``.
+``--scan-variant`` adds a fused AVM system that scans the same catalog (OUT/avm) with other scan settings, e.g.
+``--scan-variant avm_shortlist="search.shortlist=5"``. Every AVM system's scan seconds are printed beside its
+wall seconds (ingest included).
 """
 
 from __future__ import annotations
@@ -56,23 +59,26 @@ def _avm_config(out: Path, overrides: list[str], scan_dir: Path | None = None) -
     return to_options(cfg, ScanConfig)
 
 
-def run_avm(bench: Path, out: Path, overrides: list[str],
-            variants: list[str]) -> dict[str, tuple[list[Segment], float]]:
-    """Ingest the benchmark's catalog once, then scan its queries with each AVM variant (``VARIANTS``).
+def run_avm(bench: Path, out: Path, overrides: list[str], variants: list[str],
+            scan_variants: dict[str, list[str]]) -> dict[str, tuple[list[Segment], float, float]]:
+    """Ingest the benchmark's catalog once, then scan its queries with each AVM variant (``VARIANTS``) and each
+    of the ``scan_variants`` (name → extra overrides of the fused scan).
 
-    Returns, per system name, its predictions and wall seconds (the ingest counted in every variant's time).
+    Returns, per system name, its predictions, wall seconds (the ingest counted in every variant's time) and
+    scan seconds.
     """
     started = time.perf_counter()
     ingest(ingest_settings(_avm_config(out / "avm", overrides)), read_inputs(str(bench / "refs.csv")))
     ingest_seconds = time.perf_counter() - started
+    systems = {VARIANTS[v][0]: [f"model.modalities={VARIANTS[v][1]}"] for v in variants}
     results = {}
-    for variant in variants:
-        system, modalities = VARIANTS[variant]
-        cfg = _avm_config(out / "avm", [*overrides, f"model.modalities={modalities}"], out / system / "scan")
+    for system, extra in {**systems, **scan_variants}.items():
+        cfg = _avm_config(out / "avm", [*overrides, *extra], out / system / "scan")
         started = time.perf_counter()
         scan(cfg, read_inputs(str(bench / "queries.csv")))
-        results[system] = (read_predictions(str(out / system / "scan" / "matches")),
-                           ingest_seconds + time.perf_counter() - started)
+        scan_seconds = time.perf_counter() - started
+        results[system] = (read_predictions(str(out / system / "scan" / "matches")), ingest_seconds + scan_seconds,
+                           scan_seconds)
     return results
 
 
@@ -114,6 +120,8 @@ def main() -> None:
     parser.add_argument("--avm-override", nargs="*", default=[], help="Hydra overrides for AVM's scan config")
     parser.add_argument("--baseline", action="append", default=[], metavar='NAME="KEY=VALUE ..."',
                         help="another AVM system (e.g. a previous model) with these overrides, on its own LanceDB")
+    parser.add_argument("--scan-variant", action="append", default=[], metavar='NAME="KEY=VALUE ..."',
+                        help="another fused AVM scan of the same catalog with these overrides")
     args = parser.parse_args()
     out = args.out or args.bench / "compare"
     gt = read_ground_truth_csv(str(args.bench / "ground_truth.csv"))
@@ -121,10 +129,12 @@ def main() -> None:
     meta_path = args.bench / "queries_meta.csv"
     meta = pd.read_csv(meta_path, dtype=str, keep_default_na=False) if meta_path.exists() else None
     media_hours = json.loads((args.bench / "build.json").read_text()).get("counts", {}).get("query_hours")
-    predictions, seconds = {}, {}
+    predictions, seconds, scan_seconds = {}, {}, {}
     scopes = dict(SCOPES)
-    for system, (pred, wall) in run_avm(args.bench, out, args.avm_override, args.variants).items():
-        predictions[system], seconds[system] = pred, wall
+    scan_variants = {name: text.split() for name, _, text in (v.partition("=") for v in args.scan_variant)}
+    for system, (pred, wall, scanned) in run_avm(args.bench, out, args.avm_override, args.variants,
+                                                 scan_variants).items():
+        predictions[system], seconds[system], scan_seconds[system] = pred, wall, scanned
     for baseline in args.baseline:
         name, _, text = baseline.partition("=")
         overrides = [*args.avm_override, *text.split()]
@@ -148,7 +158,8 @@ def main() -> None:
               f"FP on negative queries {summary.get('fp_negative_queries', 'n/a')} "
               f"(of which on those carrying shared content {summary.get('fp_shared_negative_queries', 'n/a')}), "
               f"{seconds[system]:.0f} s" + (f" ({media_hours * 3600 / seconds[system]:.0f}× realtime on the queries)"
-                                            if media_hours else ""))
+                                            if media_hours else "")
+              + (f"; scan {scan_seconds[system]:.0f} s" if system in scan_seconds else ""))
     table = side_by_side(reports)
     (out / "side_by_side.md").write_text(table)
     print(table)

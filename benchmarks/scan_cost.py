@@ -13,7 +13,8 @@ that size. Then every query file is matched with :func:`avm.match.match_query`, 
 is the default config). The calibration is shared so that the variants differ in their first stage only.
 
 Measured per variant: process CPU seconds (all threads: LanceDB searches on several) and wall seconds per
-query-hour, split into the first stage (k-NN of the query intervals ``search.first_stage_step`` apart) and the
+query-hour, split into the first stage (k-NN of the query intervals ``search.first_stage_step`` apart, after the
+segment-vector shortlist with ``search.shortlist``; :func:`avm.match.cascade.candidate_hits`) and the
 rest (alignment, refinement against the candidates' stored fingerprints, fusion); the candidate references
 read for refinement; and the found pairs scored against the ground truth of these query files (final, segment
 AP, recall, precision).
@@ -49,6 +50,7 @@ import avm.match.query as query_module  # noqa: E402
 from avm.evaluate import evaluate, read_ground_truth_csv  # noqa: E402
 from avm.index import FingerprintStore  # noqa: E402
 from avm.match import calibrate_catalog, match_query, reference_lookup  # noqa: E402
+from avm.match.cascade import shortlist_ready  # noqa: E402
 from avm.pipeline import ScanConfig  # noqa: E402
 from jobs.schemas import register_configs  # noqa: E402
 
@@ -89,17 +91,17 @@ class Timed:
 
     @contextmanager
     def installed(self) -> Iterator[None]:
-        original: Callable[..., Any] = query_module.first_stage_hits
+        original: Callable[..., Any] = query_module.candidate_hits
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             with self.first_stage():
                 return original(*args, **kwargs)
 
-        query_module.first_stage_hits = timed
+        query_module.candidate_hits = timed
         try:
             yield
         finally:
-            query_module.first_stage_hits = original
+            query_module.candidate_hits = original
 
 
 def parse_variant(text: str) -> tuple[str, list[str]]:
@@ -114,15 +116,16 @@ def run_variant(name: str, overrides: list[str], args: argparse.Namespace, calib
                                            *overrides])
     store = FingerprintStore(cfg.index)
     references, timed, found = reference_lookup(store), Timed(), []
+    shortlisted = shortlist_ready(store, list(calibration.options), cfg.search)
     with timed.installed():
         for video_id, prints in zip(ids, queries.prints, strict=True):
             with timed.total():
                 found += match_query(store, video_id, prints, cfg.search, calibration.options, references,
-                                     cfg.match.fuse, calibration.shared)
+                                     cfg.match.fuse, calibration.shared, shortlisted=shortlisted)
     hours = queries.hours
     first, total = timed.first_stage, timed.total
     metrics = evaluate(found, truth)
-    row = {"variant": name, "overrides": overrides, "query_hours": hours,
+    row = {"variant": name, "overrides": overrides, "shortlisted": shortlisted, "query_hours": hours,
            "first_stage_core_s_per_h": first.cpu / hours, "rest_core_s_per_h": (total.cpu - first.cpu) / hours,
            "total_core_s_per_h": total.cpu / hours, "total_wall_s_per_h": total.wall / hours,
            "first_stage_wall_s_per_h": first.wall / hours, "references_read": references.cache_info().misses,

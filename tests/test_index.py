@@ -60,7 +60,9 @@ def test_write_read_search_and_delete(tmp_path):
     excluded = knn(store, "audio", query, k=3, exclude_video_id="v2")
     assert "v2" not in set(excluded.video_id) and len(excluded) == 9
     report = delete_videos(store, ["v2"], reason="test")
-    assert report.rows == {"videos": 1, "fingerprint_sets": 1, "fingerprints_audio__test_model": 50}
+    # 50 intervals 1 s apart: 10 s segment vectors every 5 s, the last starting at 40 s
+    assert report.rows == {"videos": 1, "fingerprint_sets": 1, "fingerprints_audio__test_model": 50,
+                           "fingerprints_audio__test_model__segments": 9}
     assert store.count("audio") == 200 and store.intervals_of("audio", "v2").num_rows == 0
     assert len(knn(store, "visual", query, k=3)) == 0  # no such table: no hits
 
@@ -79,7 +81,9 @@ def test_ann_index_recall_against_exact_search(tmp_path, index_type):
     rng = np.random.default_rng(2)
     vectors = _fill(store, rng, videos=40, per_video=100)
     assert not store.has_vector_index("audio")
-    assert finalize(store, {"audio": "test-model"}) == {"fingerprints_audio__test_model": "trained"}
+    # 4,000 intervals: their 760 segment vectors stay under build_min_rows, searched exactly
+    assert finalize(store, {"audio": "test-model"}) == {"fingerprints_audio__test_model": "trained",
+                                                        "fingerprints_audio__test_model__segments": "exact search"}
     assert store.has_vector_index("audio")
     queries = np.concatenate([v[::25] for v in vectors.values()]) + 0.05 * _unit(rng, 160, 32)
     queries /= np.linalg.norm(queries, axis=1, keepdims=True)

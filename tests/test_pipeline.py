@@ -100,13 +100,14 @@ def test_reingest_adds_nothing_and_interrupted_runs_heal(catalog, media_dir, tmp
 
 
 def _catalog_state(store: FingerprintStore, video_ids: set[str]) -> dict[str, tuple]:
-    """Per video of ``video_ids``: its status and interval count, its fingerprint rows per modality, and whether
-    no interval is stored twice."""
+    """Per video of ``video_ids``: its status and interval count, its fingerprint and segment-vector rows per
+    modality, and whether no row is stored twice."""
     state = {}
     for video in store.videos(["video_id", "status", "n_intervals"]).to_pylist():
         if video["video_id"] not in video_ids:
             continue
-        rows = {m: store.intervals_of(m, video["video_id"]) for m in ("audio", "visual")}
+        rows = {(m, segments): store.intervals_of(m, video["video_id"], segments)
+                for m in ("audio", "visual") for segments in (False, True)}
         times = {m: r["t_start"].to_pylist() for m, r in rows.items()}
         state[video["video_id"]] = (video["status"], video["n_intervals"], {m: len(t) for m, t in times.items()},
                                     all(len(set(t)) == len(t) for t in times.values()))
@@ -234,3 +235,50 @@ def test_nightly_decodes_uploads_once_and_scans_them_against_the_catalog_and_eac
     assert rerun.queries == 4 and rerun.run_id != result.run_id
     assert {("copy_of_original", "original"), ("original", "copy_of_original")} <= {
         (s.query_id, s.ref_id) for s in rerun.segments}
+
+
+def test_a_shortlisted_scan_finds_the_copy_and_old_stores_get_their_segment_vectors(media_dir, tmp_path):
+    """Ingest stores segment vectors beside the fingerprints (same write batches); a scan with ``search.shortlist``
+    searches only the references they vote for and finds what the whole-catalog scan finds; a store written
+    without them is scanned whole until the next write job derives them from its stored fingerprints."""
+    files = tmp_path / "catalog.csv"
+    files.write_text("uri,video_id\n" + "".join(f"{media_dir / n},{n.split('.')[0]}\n"
+                                                 for n in ("av.mp4", "letterbox.mp4", "video_only.mp4", "audio_only.m4a")))
+    music = sorted((DEMO_MEDIA / "music").glob("*.opus"))
+    query = pirate_copy(tmp_path / "pirate.mp4", [(media_dir / "av.mp4", 2.0, 8.0)],
+                        sorted((DEMO_MEDIA / "photos").glob("*.jpg"))[0], music[-1])
+    pairs = {}
+    for name, window in (("new", 10), ("old", 0)):
+        out = tmp_path / name
+        ingest(job_config("ingest", IngestConfig, out, input=str(files), **{"index.segment_window": window}),
+               read_inputs(str(files)))
+        for shortlist in (0, 5):
+            cfg = job_config("scan", ScanConfig, out, queries=str(query), output_dir=str(out / f"scan{shortlist}"),
+                             **{"search.shortlist": shortlist})
+            result = scan(cfg, read_inputs(str(query)))
+            pairs[name, shortlist] = {(s.query_id, s.ref_id, round(s.query_start), round(s.query_end))
+                                      for s in result.segments}
+            assert result.calibration.shortlisted == (shortlist > 0 and name == "new")
+            assert any(line.startswith("first stage: ") for line in result.lines())
+    assert {ref for _, ref, *_ in pairs["new", 5]} == {"av"}
+    assert pairs["new", 5] == pairs["new", 0] == pairs["old", 5] == pairs["old", 0]
+
+    old, new = FingerprintStore(cfg.index), FingerprintStore(job_config("ingest", IngestConfig, tmp_path / "new",
+                                                                          input=str(files)).index)
+    assert old.fingerprints("audio", segments=True) is None and set(old.missing_segments("audio")) == {"av", "audio_only"}
+    for m in ("audio", "visual"):
+        assert new.missing_segments(m) == {}
+        rows = new.intervals_of(m, "av", segments=True)
+        assert rows.num_rows > 0 and rows.num_rows < new.intervals_of(m, "av").num_rows / 5
+    # the next write job into the old store (nothing new to ingest) derives them; they equal those written at ingest
+    again = ingest(job_config("ingest", IngestConfig, tmp_path / "old", input=str(files)), read_inputs(str(files)))
+    assert again.skipped == 4 and again.ingested == 0
+    old.refresh()
+    for m in ("audio", "visual"):
+        assert old.missing_segments(m) == {}
+        for video in ("av", "letterbox", "video_only", "audio_only"):
+            derived, written = (s.intervals_of(m, video, segments=True) for s in (old, new))
+            assert derived.num_rows == written.num_rows
+            if written.num_rows:
+                gap = Fingerprints.from_rows(m, derived).vectors - Fingerprints.from_rows(m, written).vectors
+                assert abs(gap).max() < 2e-3

@@ -24,14 +24,15 @@ def _avm(*args: str, cwd: Path) -> subprocess.Popen:
 
 
 def _state(store: FingerprintStore) -> dict[str, tuple[int, float]]:
-    """(rows, sum of vectors) of the current fingerprints per modality and video."""
+    """(rows, sum of vectors) of the current fingerprints and segment vectors per modality and video."""
     snapshot = store.snapshot()
     out = {}
     for modality in snapshot.versions:
         for video_id in snapshot.batches.get(modality, {}):
-            rows = store.intervals_of(modality, video_id)
-            total = float(vector_matrix(rows["vector"]).sum()) if rows.num_rows else 0.0
-            out[f"{modality}/{video_id}"] = (rows.num_rows, round(total, 2))
+            for segments in (False, True):
+                rows = store.intervals_of(modality, video_id, segments)
+                total = float(vector_matrix(rows["vector"]).sum()) if rows.num_rows else 0.0
+                out[f"{modality}/{video_id}/{'segments' if segments else 'intervals'}"] = (rows.num_rows, round(total, 2))
     return out
 
 
@@ -63,13 +64,15 @@ def test_three_ingests_a_scan_and_a_takedown_at_once(media_dir, tmp_path):
     assert leftover_rows(store) == {}
     snapshot = store.snapshot()
     for modality in snapshot.versions:
-        table = store.fingerprints(modality)
-        assert table.count_rows("video_id = 'victim'") == 0
-        current = sum(store.intervals_of(modality, v).num_rows for v in videos)
-        assert table.count_rows() == current  # nothing orphaned or left over
-        for video_id in videos:
-            times = store.intervals_of(modality, video_id)["t_start"].to_pylist()
-            assert len(times) == len(set(times)), f"{modality}/{video_id} holds an interval twice"
+        assert store.missing_segments(modality) == {}
+        for segments in (False, True):  # the fingerprints, then their segment vectors
+            table = store.fingerprints(modality, segments=segments)
+            assert table.count_rows("video_id = 'victim'") == 0
+            current = sum(store.intervals_of(modality, v, segments).num_rows for v in videos)
+            assert table.count_rows() == current  # nothing orphaned or left over
+            for video_id in videos:
+                times = store.intervals_of(modality, video_id, segments)["t_start"].to_pylist()
+                assert len(times) == len(set(times)), f"{modality}/{video_id} holds a row twice"
     for video_id, (_, n_intervals) in videos.items():
         assert n_intervals == sum(store.intervals_of(m, video_id).num_rows for m in snapshot.versions)
     assert [a["video_id"] for a in audit_rows(store).to_pylist()] == ["victim"]

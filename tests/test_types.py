@@ -29,3 +29,20 @@ def test_hits_and_segments_round_trip_through_tables():
     segment = Segment("q", 1.0, 5.0, "r", 11.0, 15.4, 0.8, "audio+visual", 9, 1.1)
     assert Segment.from_table(Segment.to_table([segment], "run")) == [segment]
     assert abs(segment.offset - (11.0 - 1.1 * 1.0)) < 1e-12 and segment.duration == 4.0
+
+
+def test_segment_vectors_are_normalised_means_of_each_window_half_a_window_apart():
+    rng = np.random.default_rng(1)
+    vectors = rng.standard_normal((45, 8)).astype(np.float32)
+    t = np.arange(45, dtype=np.float32) * 0.5  # intervals every 0.5 s, 2 s long: 0 .. 24 s
+    prints = Fingerprints("audio", t, t + 2, vectors, "m-1")
+    segments = prints.segments(10.0)
+    assert segments.t_start.tolist() == [0.0, 5.0, 10.0] and segments.t_end.tolist() == [10.0, 15.0, 20.0]
+    for i, start in enumerate(segments.t_start):
+        mean = vectors[(t >= start) & (t < start + 10)].mean(0)
+        assert np.allclose(segments.vectors[i], mean / np.linalg.norm(mean), atol=1e-6)
+    assert segments.model_version == "m-1" and segments.modality == "audio"
+    # a video shorter than one window still has one segment; no window keeps the intervals
+    short = Fingerprints("audio", t[:6], t[:6] + 2, vectors[:6]).segments(10.0)
+    assert len(short) == 1 and short.t_end[0] == 4.5
+    assert prints.segments(0) is prints

@@ -13,6 +13,7 @@ from avm.index.maintenance import (
 from avm.index.options import IndexOptions, SearchOptions
 from avm.index.sampling import IntervalFilter, impostor_similarities, sample_vectors
 from avm.index.search import knn
+from avm.index.segments import write_missing_segments
 from avm.index.snapshot import CatalogSnapshot
 from avm.index.sql import sql_list, sql_literal
 from avm.index.store import FingerprintStore, ModelMismatch
@@ -24,4 +25,5 @@ __all__ = ["BatchedWriter", "CatalogSnapshot", "DeleteReport", "FingerprintStore
            "ModelMismatch", "SearchOptions", "add_verdict", "audit_rows", "clear_leftovers", "current_videos", "delete_videos", "finalize",
            "impostor_similarities", "knn", "leftover_rows", "read_calibration", "read_shared_lines", "read_verdicts", "sample_vectors", "sql_list",
            "sql_literal",
-           "store_bytes", "store_videos", "verdict_rows", "video_row", "write_calibration", "write_shared_lines"]
+           "store_bytes", "store_videos", "verdict_rows", "video_row", "write_calibration", "write_missing_segments",
+           "write_shared_lines"]

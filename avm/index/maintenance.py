@@ -26,6 +26,7 @@ import pyarrow as pa
 from avm.errors import UserError
 from avm.index.calibrations import SHARED_LINES_TABLE
 from avm.index.options import IndexOptions
+from avm.index.segments import write_missing_segments
 from avm.index.sql import sql_list, sql_literal
 from avm.index.store import (
     SETS_TABLE,
@@ -34,7 +35,7 @@ from avm.index.store import (
     batch_age_seconds,
     chunks,
 )
-from avm.schema import AUDIT_SCHEMA, fingerprint_table_name
+from avm.schema import AUDIT_SCHEMA, fingerprint_table_name, segment_table_name
 
 log = logging.getLogger(__name__)
 
@@ -43,7 +44,8 @@ T = TypeVar("T")
 
 
 def _current_pairs(store: FingerprintStore) -> dict[str, set[tuple[str, int]]]:
-    """Per fingerprints table, the (video id, batch id) pairs that searchable videos' sets rows name."""
+    """Per fingerprints (and segment-vector) table, the (video id, batch id) pairs that searchable videos' sets
+    rows name."""
     sets = store.table(SETS_TABLE)
     if sets is None:
         return {}
@@ -52,7 +54,8 @@ def _current_pairs(store: FingerprintStore) -> dict[str, set[tuple[str, int]]]:
     pairs: dict[str, set[tuple[str, int]]] = defaultdict(set)
     for row in rows.to_pylist():
         if row["video_id"] in live:
-            pairs[fingerprint_table_name(row["modality"], row["model_version"])].add((row["video_id"], row["batch_id"]))
+            for name in (fingerprint_table_name, segment_table_name):
+                pairs[name(row["modality"], row["model_version"])].add((row["video_id"], row["batch_id"]))
     return pairs
 
 
@@ -280,20 +283,23 @@ def index_policy(store: FingerprintStore, table: lancedb.table.Table) -> str:
 
 
 def finalize(store: FingerprintStore, modality_versions: dict[str, str]) -> dict[str, str]:
-    """End of a write job: clear leftovers, apply the index policy to the written tables, then optimize
-    (compaction, index update, old-version cleanup) every table the job wrote. Returns the index action per table."""
+    """End of a write job: clear leftovers, store the segment vectors that fingerprints lack, apply the index
+    policy to the written tables, then optimize (compaction, index update, old-version cleanup) every table the
+    job wrote. Returns the index action per table."""
     clear_leftovers(store)
+    write_missing_segments(store, modality_versions)
     actions = {}
     cleanup = timedelta(days=store.opts.cleanup_older_than_days)
     for modality, version in modality_versions.items():
-        table = store.fingerprints(modality, version)
-        if table is None:
-            continue
-        actions[table.name] = retrying(index_policy, store, table)
-        if not any(idx.columns == ["video_id"] for idx in table.list_indices()):
-            # per-video reads, deletes and the self-exclusion filter of every search use it
-            retrying(table.create_index, "video_id", config=lancedb.index.BTree())
-        retrying(table.optimize, cleanup_older_than=cleanup)
+        for segments in (False, True):
+            table = store.fingerprints(modality, version, segments)
+            if table is None:
+                continue
+            actions[table.name] = retrying(index_policy, store, table)
+            if not any(idx.columns == ["video_id"] for idx in table.list_indices()):
+                # per-video reads, deletes and the self-exclusion filter of every search use it
+                retrying(table.create_index, "video_id", config=lancedb.index.BTree())
+            retrying(table.optimize, cleanup_older_than=cleanup)
     for name in (VIDEOS_TABLE, SETS_TABLE):
         table = store.table(name)
         if table is not None:

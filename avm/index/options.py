@@ -22,6 +22,9 @@ class IndexOptions:
     rebuild_growth: float = 2.0  # retrain a table's ANN index once it holds this many times the rows it was trained on
     # without a commit lock (object stores), leftover rows younger than this may belong to a commit in flight
     leftover_grace_minutes: float = 60.0
+    # seconds of the segment vectors stored beside the fingerprints (mean of a stretch's interval vectors, one
+    # every segment_window / 2 s; avm.types.Fingerprints.segments) that shortlist references; 0: none stored
+    segment_window: float = 10.0
 
 
 @dataclass
@@ -32,3 +35,6 @@ class SearchOptions:
     # seconds between the query intervals searched by the cascade's first stage (avm.match.cascade); refinement
     # still compares every interval with the candidates' stored fingerprints. 0: every interval is searched
     first_stage_step: float = 1.0
+    # references shortlisted per modality by the query's segment vectors (votes of each segment's nearest stored
+    # segment) before the first stage searches only their stored fingerprints; 0: the whole catalog is searched
+    shortlist: int = 0

@@ -13,19 +13,20 @@ from avm.types import Hits
 
 
 def knn(store: FingerprintStore, modality: str, vectors: np.ndarray, k: int, exclude_video_id: str | None = None,
-        exact: bool = False, batch_size: int = 1024) -> Hits:
+        exact: bool = False, batch_size: int = 1024, segments: bool = False) -> Hits:
     """The ``k`` nearest stored intervals of every row of ``vectors`` (similarity = dot product).
 
     Only the current fingerprints of searchable videos in the store's snapshot are returned (never leftovers of
     an interrupted or replaced write). ``exclude_video_id`` is filtered out before the search (a catalog video
     never matches itself). With an ANN index, ``nprobes``, ``ef`` and ``refine_factor`` come from the store's options;
-    ``exact`` bypasses the index.
+    ``exact`` bypasses the index. With ``segments``, the stored segment vectors are searched instead (the hits'
+    times are the segments').
     """
     snapshot = store.snapshot()
-    table = store.fingerprints(modality)
+    table = store.fingerprints(modality, segments=segments)
     if table is None or len(vectors) == 0:
         return Hits.empty()
-    indexed = not exact and store.has_vector_index(modality)
+    indexed = not exact and store.has_vector_index(modality, segments=segments)
     parts = []
     for first in range(0, len(vectors), batch_size):
         batch = np.asarray(vectors[first:first + batch_size], dtype=np.float32)

@@ -42,6 +42,7 @@ from avm.schema import (
     VIDEOS_SCHEMA,
     fingerprint_schema,
     fingerprint_table_name,
+    segment_table_name,
 )
 
 log = logging.getLogger(__name__)
@@ -162,14 +163,20 @@ class FingerprintStore:
             raise UserError(f"the store at {self.opts.uri} was written by an older AVM (tables {old}): "
                             "delete that folder and ingest again, or ingest into a new index.uri")
 
-    def fingerprints(self, modality: str, version: str | None = None) -> lancedb.table.Table | None:
-        """The fingerprints table of ``modality`` made by ``version`` (default: the snapshot's), or None."""
+    def fingerprints(self, modality: str, version: str | None = None,
+                     segments: bool = False) -> lancedb.table.Table | None:
+        """The fingerprints table of ``modality`` made by ``version`` (default: the snapshot's), or with
+        ``segments`` its segment-vector table; None when missing."""
         version = version or self.snapshot().versions.get(modality)
-        return self.table(fingerprint_table_name(modality, version)) if version else None
+        name = segment_table_name if segments else fingerprint_table_name
+        return self.table(name(modality, version)) if version else None
 
-    def fingerprints_for_writing(self, modality: str, version: str, dim: int) -> lancedb.table.Table:
-        """The fingerprints table of (``modality``, ``version``), created when missing; its width is checked."""
-        table = self.writable_table(fingerprint_table_name(modality, version), fingerprint_schema(dim))
+    def fingerprints_for_writing(self, modality: str, version: str, dim: int,
+                                 segments: bool = False) -> lancedb.table.Table:
+        """The fingerprints (or ``segments``) table of (``modality``, ``version``), created when missing; its
+        width is checked."""
+        name = segment_table_name if segments else fingerprint_table_name
+        table = self.writable_table(name(modality, version), fingerprint_schema(dim))
         stored = table.schema.field("vector").type.list_size
         if stored != dim:
             raise ValueError(f"table {table.name} holds {stored}-d vectors but the model gives {dim}-d")
@@ -282,13 +289,14 @@ class FingerprintStore:
             table = self.table(name)
             state[name] = table.version if table is not None else 0
         for m in modalities:
-            table = self.fingerprints(m)
-            state[m] = [self.snapshot().versions.get(m), table.version if table is not None else 0]
+            tables = (self.fingerprints(m), self.fingerprints(m, segments=True))
+            state[m] = [self.snapshot().versions.get(m), *(t.version if t is not None else 0 for t in tables)]
         return state
 
-    def intervals_of(self, modality: str, video_id: str) -> pa.Table:
-        """The current fingerprint rows of one video for one modality, in time order."""
-        table, batch = self.fingerprints(modality), self.snapshot().batch_of(modality, video_id)
+    def intervals_of(self, modality: str, video_id: str, segments: bool = False) -> pa.Table:
+        """The current fingerprint rows (or ``segments``: segment-vector rows) of one video for one modality, in
+        time order."""
+        table, batch = self.fingerprints(modality, segments=segments), self.snapshot().batch_of(modality, video_id)
         if table is None or batch is None:
             return fingerprint_schema(1).empty_table()
         query = (table.search().where(f"video_id = {sql_literal(video_id)} AND batch_id = {batch}")
@@ -300,9 +308,28 @@ class FingerprintStore:
         table = self.fingerprints(modality)
         return 0 if table is None else table.count_rows()
 
-    def has_vector_index(self, modality: str, version: str | None = None) -> bool:
-        table = self.fingerprints(modality, version)
+    def has_vector_index(self, modality: str, version: str | None = None, segments: bool = False) -> bool:
+        table = self.fingerprints(modality, version, segments)
         return table is not None and any("vector" in idx.columns for idx in table.list_indices())
+
+    def missing_segments(self, modality: str, version: str | None = None) -> dict[str, int]:
+        """video id → batch id of the snapshot's videos whose current fingerprints of (``modality``, ``version``:
+        default the snapshot's) have no segment vectors stored (every one when the table is missing: a store
+        written before segment vectors, or with none configured)."""
+        snapshot, sets = self.snapshot(), self.table(SETS_TABLE)
+        version = version or snapshot.versions.get(modality)
+        if sets is None or version is None:
+            return {}
+        rows = (sets.search().where(f"modality = {sql_literal(modality)} AND model_version = {sql_literal(version)} "
+                                    "AND n_intervals > 0").select(["video_id", "batch_id"]).limit(None).to_arrow())
+        wanted = {v: b for v, b in zip(rows["video_id"].to_pylist(), rows["batch_id"].to_pylist(), strict=True)
+                  if v in snapshot.durations}
+        table = self.fingerprints(modality, version, segments=True)
+        if table is None or not wanted:
+            return wanted
+        rows = read_again_if_gone(lambda: table.to_lance().to_table(columns=["video_id", "batch_id"]), table)
+        stored = set(zip(rows["video_id"].to_pylist(), rows["batch_id"].to_pylist(), strict=True))
+        return {v: b for v, b in wanted.items() if (v, b) not in stored}
 
     # --- writes -----------------------------------------------------------------------------------
     def drop_other_versions(self, video_ids: list[str], written: list[str]) -> None:

@@ -63,9 +63,9 @@ def _writable_ids(store: FingerprintStore, ids: set[str], since: datetime, activ
 
 def commit(store: FingerprintStore, batch_id: int, versions: dict[str, str], prints: dict[str, pa.Table],
            sets: pa.Table, videos: pa.Table | None, activate: bool, since: datetime,
-           hashes: dict[str, str] | None = None) -> None:
-    """Write one batch under the commit lock: fingerprints, then their sets rows, then the videos rows; then drop
-    what they replace (see :mod:`avm.index.store`).
+           hashes: dict[str, str] | None = None, segments: dict[str, pa.Table] | None = None) -> None:
+    """Write one batch under the commit lock: fingerprints and their ``segments`` (segment-vector rows), then
+    their sets rows, then the videos rows; then drop what they replace (see :mod:`avm.index.store`).
 
     ``versions`` names the model version of each modality in ``prints``/``sets``. With ``activate`` (an ingest),
     those versions must be the active ones (they become so in a new store); a reindex writes versions that are
@@ -83,6 +83,7 @@ def commit(store: FingerprintStore, batch_id: int, versions: dict[str, str], pri
         if keep != given:
             log.info("not writing %d videos taken down or replaced meanwhile", len(given - keep))
             prints = {m: _only(rows, keep) for m, rows in prints.items()}
+            segments = {m: _only(rows, keep) for m, rows in (segments or {}).items()}
             sets, videos = _only(sets, keep), _only(videos, keep) if videos else None
         ids = sorted(keep)
         if videos is not None and videos.num_rows:
@@ -92,6 +93,10 @@ def commit(store: FingerprintStore, batch_id: int, versions: dict[str, str], pri
             if rows.num_rows:
                 dim = rows.schema.field("vector").type.list_size
                 store.fingerprints_for_writing(modality, versions[modality], dim).add(rows)
+        for modality, rows in (segments or {}).items():
+            if rows.num_rows:
+                dim = rows.schema.field("vector").type.list_size
+                store.fingerprints_for_writing(modality, versions[modality], dim, segments=True).add(rows)
         if sets.num_rows:
             (store.writable_table(SETS_TABLE, FINGERPRINT_SETS_SCHEMA).merge_insert("set_key")
              .when_matched_update_all().when_not_matched_insert_all().execute(sets))
@@ -118,6 +123,7 @@ class BatchedWriter:
         self.store, self.versions, self.max_rows, self.activate = store, dict(versions), max_rows, activate
         self.started = datetime.now(UTC)
         self._prints: dict[str, list[pa.Table]] = {}
+        self._segments: dict[str, list[pa.Table]] = {}
         self._sets: list[dict[str, object]] = []
         self._videos: list[pa.Table] = []
         self._hashes: dict[str, str] = {}
@@ -139,6 +145,9 @@ class BatchedWriter:
             if rows is not None:
                 self._prints.setdefault(modality, []).append(rows)
                 self._pending += rows.num_rows
+                if self.store.opts.segment_window > 0:
+                    segments = found.segments(self.store.opts.segment_window).to_rows(video_id)
+                    self._segments.setdefault(modality, []).append(segments)
             self._sets.append({"set_key": set_key(modality, version, video_id), "video_id": video_id,
                                "modality": modality, "model_version": version, "batch_id": 0,
                                "n_intervals": 0 if rows is None else rows.num_rows, "written_at": now})
@@ -156,12 +165,14 @@ class BatchedWriter:
         batch_id = new_batch_id()
         prints = {m: _with_batch(pa.concat_tables(tables), batch_id) for m, tables in self._prints.items()}
         sets = _with_batch(pa.Table.from_pylist(self._sets, schema=FINGERPRINT_SETS_SCHEMA), batch_id)
+        segments = {m: _with_batch(pa.concat_tables(tables), batch_id) for m, tables in self._segments.items()}
         videos = pa.concat_tables(self._videos) if self._videos else None
-        commit(self.store, batch_id, self.versions, prints, sets, videos, self.activate, self.started, self._hashes)
+        commit(self.store, batch_id, self.versions, prints, sets, videos, self.activate, self.started, self._hashes,
+               segments)
         for modality, rows in prints.items():
             self.rows_written[modality] = self.rows_written.get(modality, 0) + rows.num_rows
         self.commits += 1
-        self._prints, self._sets, self._videos, self._hashes, self._pending = {}, [], [], {}, 0
+        self._prints, self._segments, self._sets, self._videos, self._hashes, self._pending = {}, {}, [], [], {}, 0
 
 
 def _with_batch(table: pa.Table, batch_id: int) -> pa.Table:

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from avm.index import FingerprintStore, SearchOptions, impostor_similarities, read_calibration, write_calibration
-from avm.match.cascade import first_stage_hits, sparse_options
+from avm.match.cascade import candidate_hits, shortlist_ready, sparse_options
 from avm.match.matcher import match_segments
 from avm.match.options import AlignOptions, CalibrationOptions, MatchOptions, RefineOptions
 from avm.match.query import reference_lookup
@@ -38,7 +38,7 @@ from avm.types import Segment, Verdict
 
 log = logging.getLogger(__name__)
 
-CALIBRATION_VERSION = 3
+CALIBRATION_VERSION = 4
 # a calibrated threshold at or above this leaves a modality (almost) no room to match: said loudly
 NO_ROOM_SIMILARITY = 0.99
 
@@ -93,6 +93,7 @@ class Calibration:
     null_passing: dict[str, int] = dataclasses.field(default_factory=dict)  # of those, at or above min_score
     impostor_samples: dict[str, int] = dataclasses.field(default_factory=dict)
     shared: SharedContent = dataclasses.field(default_factory=SharedContent)  # left out of calibration and matching
+    shortlisted: bool = False  # the first stage searches a shortlist of references (avm.match.cascade)
 
     def false_positive_rate(self, modality: str) -> str:
         """The estimated false-positive rate at the decision threshold, in words."""
@@ -105,7 +106,7 @@ class Calibration:
 
     def lines(self) -> list[str]:
         """One summary line per modality, its shared content, and a warning for each modality left no room."""
-        out = []
+        out = [f"first stage: {'a shortlist of references by segment vectors' if self.shortlisted else 'the whole catalog'}"]
         for m, o in self.options.items():
             out.append(f"{m}: hits ≥ {o.align.min_similarity:.3f} ({self.impostor_samples.get(m, 0)} impostor "
                        f"samples), decision score ≥ {o.align.min_score:.3f}: {self.null_passing.get(m, 0)} of "
@@ -162,7 +163,8 @@ def _null_videos(store: FingerprintStore, hours: float, seed: int = 0) -> list[t
 
 
 def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], search: SearchOptions, hours: float,
-                        shared: SharedContent | None = None) -> tuple[dict[str, np.ndarray], float]:
+                        shared: SharedContent | None = None,
+                        shortlisted: bool = False) -> tuple[dict[str, np.ndarray], float]:
     """Scores of the segments found per modality when sampled catalog videos, played backwards, are matched
     as queries against the rest of the catalog with the scan's first stage (hits on any ``shared`` content
     dropped: calibration measures unrelated content only); and the hours of media used."""
@@ -173,10 +175,10 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
     for video_id, _ in videos:
         for m, o in opts.items():
             prints = references(m, video_id)
-            if prints is None:
+            if prints is None or not len(prints):
                 continue
             backwards = prints.reversed()
-            hits, stride = first_stage_hits(store, m, backwards, search, exclude_video_id=video_id)
+            hits, stride = candidate_hits(store, {m: backwards}, search, references, shortlisted, video_id)[m]
             found = match_segments(video_id, {m: backwards}, {m: shared.drop_hits(m, hits)},
                                    {m: sparse_options(o, stride)}, references=references)
             scores[m] += [s.score for s in found]
@@ -208,11 +210,13 @@ def calibrate_catalog(store: FingerprintStore, opts: dict[str, MatchOptions], se
                  for m, o in opts.items()}
     calibrated = calibrate(opts, impostors)
     hours = max((o.calibration.null_hours for o in opts.values()), default=0.0)
-    null_scores, null_hours = null_segment_scores(store, calibrated, search, hours, shared) if hours > 0 else ({}, 0.0)
+    shortlisted = shortlist_ready(store, list(opts), search)
+    null_scores, null_hours = (null_segment_scores(store, calibrated, search, hours, shared, shortlisted) if hours > 0
+                               else ({}, 0.0))
     calibrated = with_decision_thresholds(calibrated, null_scores, null_hours)
     passing = {m: int((null_scores.get(m, np.zeros(0)) >= o.align.min_score).sum()) for m, o in calibrated.items()}
     result = Calibration(calibrated, null_hours, {m: len(s) for m, s in null_scores.items()}, passing,
-                         {m: len(v) for m, v in impostors.items()}, shared)
+                         {m: len(v) for m, v in impostors.items()}, shared, shortlisted)
     write_calibration(store, key, result.to_json())
     for line in result.lines():
         if line.startswith("WARNING"):

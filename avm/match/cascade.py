@@ -1,4 +1,4 @@
-"""The cascade's first stage: k-NN search of a sparse subset of a query's intervals.
+"""The cascade's first stage: k-NN search of a sparse subset of a query's intervals, optionally among a shortlist.
 
 Searching every query interval (every 0.5 s) is the scan's main cost, and most of it is redundant: a copy
 of a few seconds already gives several consistent hits when only every second or fourth interval is searched.
@@ -6,18 +6,30 @@ The first stage searches intervals ``search.first_stage_step`` seconds apart; al
 candidate (reference, line) segments, with ``align.min_hits`` scaled to the intervals searched; and refinement
 (:mod:`avm.match.refine`) then follows every candidate at full resolution against the reference's stored
 fingerprints, so the copy's extent and score still come from every query interval.
+
+With ``search.shortlist`` = R, a coarser stage runs first: each of the query's segment vectors (means of
+``index.segment_window`` seconds of intervals) votes for the reference of its nearest stored segment vector, and
+the R most-voted references per modality (their union over modalities) are the only ones whose stored
+fingerprints the intervals are then searched among, exactly. Its cost grows with the catalog ten times slower
+than interval search (one segment row per ``segment_window`` / 2 s), the rest does not grow at all.
 """
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import logging
 import math
+from collections.abc import Sequence
 
 import numpy as np
 
 from avm.index import FingerprintStore, SearchOptions, knn
+from avm.match.matcher import ReferenceLookup
 from avm.match.options import MatchOptions
 from avm.types import Fingerprints, Hits
+
+log = logging.getLogger(__name__)
 
 MIN_SPARSE_HITS = 2  # the fewest first-stage hits that make a candidate, however sparse the search
 
@@ -47,3 +59,64 @@ def sparse_options(opts: MatchOptions, stride: int) -> MatchOptions:
         return opts
     min_hits = max(MIN_SPARSE_HITS, math.ceil(opts.align.min_hits / stride))
     return dataclasses.replace(opts, align=dataclasses.replace(opts.align, min_hits=min(min_hits, opts.align.min_hits)))
+
+
+def shortlist(store: FingerprintStore, prints: dict[str, Fingerprints], top: int,
+              exclude_video_id: str | None = None) -> list[str]:
+    """The ``top`` references per modality voted for by most of the query's segment vectors (each votes for the
+    reference of its nearest stored segment vector), their union over the modalities, sorted."""
+    chosen: set[str] = set()
+    for modality, fp in prints.items():
+        if len(fp):
+            nearest = knn(store, modality, fp.segments(store.opts.segment_window).vectors, 1,
+                          exclude_video_id=exclude_video_id, segments=True)
+            chosen.update(v for v, _ in collections.Counter(nearest.video_id.tolist()).most_common(top))
+    return sorted(chosen)
+
+
+def shortlisted_hits(prints: Fingerprints, candidates: Sequence[str], references: ReferenceLookup,
+                     search: SearchOptions) -> tuple[Hits, int]:
+    """Exact k-NN of every ``stride``-th interval of ``prints`` among the ``candidates``' stored intervals
+    (``query_index`` into all of its intervals), and that stride."""
+    stride = stride_of(prints.t_start, search.first_stage_step)
+    rows = np.arange(0, len(prints), stride)
+    found = [(r, p) for r in candidates if (p := references(prints.modality, r)) is not None and len(p)]
+    if not found or not len(rows):
+        return Hits.empty(), stride
+    stored = np.concatenate([p.vectors for _, p in found]).astype(np.float32)
+    owner = np.concatenate([np.full(len(p), r, dtype=object) for r, p in found])
+    t_start, t_end = (np.concatenate([getattr(p, a) for _, p in found]).astype(np.float32) for a in ("t_start", "t_end"))
+    similarity = prints.vectors[rows].astype(np.float32) @ stored.T
+    k = min(search.k, similarity.shape[1])
+    top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
+    flat = top.ravel()
+    return Hits(np.repeat(rows, k).astype(np.int32), owner[flat], t_start[flat], t_end[flat],
+                np.take_along_axis(similarity, top, 1).ravel().astype(np.float32)), stride
+
+
+def shortlist_ready(store: FingerprintStore, modalities: Sequence[str], search: SearchOptions) -> bool:
+    """Whether a scan with these options shortlists: ``search.shortlist`` > 0 and every searchable video's
+    fingerprints of ``modalities`` have their segment vectors stored (else the whole catalog is searched)."""
+    if search.shortlist <= 0:
+        return False
+    if store.opts.segment_window <= 0:
+        log.warning("search.shortlist=%d needs index.segment_window > 0: searching the whole catalog", search.shortlist)
+        return False
+    missing = {m: len(store.missing_segments(m)) for m in modalities}
+    if any(missing.values()):
+        log.warning("videos without stored segment vectors (%s): searching the whole catalog; the next ingest or "
+                    "reindex into this store derives them", ", ".join(f"{m}: {n}" for m, n in missing.items() if n))
+        return False
+    return True
+
+
+def candidate_hits(store: FingerprintStore, prints: dict[str, Fingerprints], search: SearchOptions,
+                   references: ReferenceLookup, shortlisted: bool,
+                   exclude_video_id: str | None = None) -> dict[str, tuple[Hits, int]]:
+    """Each modality's first-stage hits and stride: among the :func:`shortlist`'s references when
+    ``shortlisted`` (see :func:`shortlist_ready`), else in the whole catalog."""
+    prints = {m: fp for m, fp in prints.items() if len(fp)}
+    if not shortlisted:
+        return {m: first_stage_hits(store, m, fp, search, exclude_video_id) for m, fp in prints.items()}
+    candidates = shortlist(store, prints, search.shortlist, exclude_video_id)
+    return {m: shortlisted_hits(fp, candidates, references, search) for m, fp in prints.items()}

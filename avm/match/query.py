@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from avm.index import FingerprintStore, SearchOptions
-from avm.match.cascade import first_stage_hits, sparse_options
+from avm.match.cascade import candidate_hits, sparse_options
 from avm.match.matcher import ReferenceLookup, match_segments
 from avm.match.options import FuseOptions, MatchOptions
 from avm.match.shared import SharedContent
@@ -28,20 +28,20 @@ def reference_lookup(store: FingerprintStore, size: int = REFERENCE_CACHE_SIZE) 
 def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Fingerprints], search: SearchOptions,
                 opts: dict[str, MatchOptions], references: ReferenceLookup | None = None,
                 fuse: FuseOptions | None = None, shared: SharedContent | None = None,
-                exclude_self: bool = False) -> list[Segment]:
-    """Search one query's intervals in each modality's table (every interval, or a sparse first stage:
-    :mod:`avm.match.cascade`), align and refine the hits, fuse the modalities.
+                exclude_self: bool = False, shortlisted: bool = False) -> list[Segment]:
+    """Search one query's intervals in each modality's table (every interval, or a sparse first stage, among
+    a shortlist of references when ``shortlisted``: :mod:`avm.match.cascade`), align and refine the hits, fuse the
+    modalities.
 
     With ``exclude_self`` (the query is a catalog video) the video with its id is excluded; so are hits on
     content ``shared`` by ``calibration.shared_min_videos`` or more catalog videos. ``references`` (by default a
     lookup for this query alone) gives the references' stored fingerprints for refinement.
     """
     shared = shared or SharedContent()
-    exclude = query_id if exclude_self else None
+    references = references or reference_lookup(store)
     hits, aligned = {}, dict(opts)
-    for m, fp in prints.items():
-        if len(fp.vectors):
-            found, stride = first_stage_hits(store, m, fp, search, exclude_video_id=exclude)
-            hits[m] = shared.drop_hits(m, found, opts[m].calibration.shared_min_videos)
-            aligned[m] = sparse_options(opts[m], stride)
-    return match_segments(query_id, prints, hits, aligned, references=references or reference_lookup(store), fuse=fuse)
+    found = candidate_hits(store, prints, search, references, shortlisted, query_id if exclude_self else None)
+    for m, (first, stride) in found.items():
+        hits[m] = shared.drop_hits(m, first, opts[m].calibration.shared_min_videos)
+        aligned[m] = sparse_options(opts[m], stride)
+    return match_segments(query_id, prints, hits, aligned, references=references, fuse=fuse)

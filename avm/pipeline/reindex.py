@@ -26,7 +26,7 @@ from avm.pipeline.progress import Progress
 from avm.pipeline.ray_adapter import iter_rows, map_stage, ray_session, rows_dataset
 from avm.pipeline.rows import MediaRow
 from avm.pipeline.stages import DecodeStage, FingerprintStage
-from avm.schema import fingerprint_table_name
+from avm.schema import fingerprint_table_name, segment_table_name
 
 log = logging.getLogger(__name__)
 
@@ -158,7 +158,7 @@ def _rollback(store: FingerprintStore) -> None:
 def _cleanup(store: FingerprintStore) -> list[str]:
     keep = {**{f"{m}/{v}": (m, v) for m, v in store.previous_versions().items()},
             **{f"{m}/{v}": (m, v) for m, v in store.active_versions().items()}}
-    kept_tables = {fingerprint_table_name(m, v) for m, v in keep.values()}
+    kept_tables = {name(m, v) for m, v in keep.values() for name in (fingerprint_table_name, segment_table_name)}
     dropped = []
     with store.lock.held():
         for name in store.fingerprint_tables():

@@ -132,7 +132,7 @@ class QueryStage(Stage[FingerprintedRow | CatalogRow, QueryResult]):
             prints = self._stored_prints(row.video_id) if catalog else row.prints
             out.segments = match_query(self.store, row.video_id, prints, self.search, self.calibration.options,
                                        self.references, self.fuse, self.calibration.shared,
-                                       exclude_self=catalog)
+                                       exclude_self=catalog, shortlisted=self.calibration.shortlisted)
         except Exception as exc:  # every failure becomes the row's error
             out.fail(f"{row.video_id}: search failed: {type(exc).__name__}: {exc}", exc)
             log.warning("%s", out.error)
