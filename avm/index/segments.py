@@ -1,6 +1,6 @@
-"""Segment vectors for fingerprints stored without them (a store written before they existed, or a write killed
-between its two tables): derived from the stored fingerprints and written under the same batch ids, so they are
-current exactly as long as the fingerprints they summarise."""
+"""Segment vectors for fingerprints stored without them (a store written before they existed): derived from the
+stored fingerprints and written under the same batch ids, so they are current exactly as long as the fingerprints
+they summarise. Writes hold the store's commit lock, so only stores that have one (local folders) are done."""
 
 from __future__ import annotations
 
@@ -31,6 +31,11 @@ def write_missing_segments(store: FingerprintStore, modality_versions: dict[str,
         for modality, version in modality_versions.items():
             prints = store.fingerprints(modality, version)
             missing = store.missing_segments(modality, version) if prints is not None else {}
+            if missing and not store.lock.exclusive:  # two jobs deriving one batch at once would store it twice
+                log.warning("%d %s videos at %s have no segment vectors; they are derived only on stores with a "
+                            "commit lock (local folders): scans of this store search the whole catalog",
+                            len(missing), modality, store.opts.uri)
+                continue
             for part in chunks(sorted(missing), VIDEOS_PER_WRITE):
                 rows = (prints.search().where(f"video_id IN {sql_list(part)}")
                         .select(["video_id", "batch_id", "t_start", "t_end", "vector", "model_version"])
