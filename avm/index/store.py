@@ -1,12 +1,14 @@
 """The fingerprint store: one LanceDB database (a local directory or an ``s3://`` URI) holding the catalog.
 
-Tables (:mod:`avm.schema`): ``videos``; one fingerprints table per modality and model version;
+Tables (:mod:`avm.schema`): ``videos``; one fingerprints table per modality and model version, each with a
+segment-vector table beside it (:func:`avm.schema.segment_table_name`, rows tagged like the fingerprints they
+summarise);
 ``fingerprint_sets`` (which write batch holds each video's current fingerprints); ``catalog`` (the active model
 versions); ``audit`` (takedowns); ``calibration``; ``shared_lines`` (content shared between catalog videos, per
 video).
 
-A write is one :func:`avm.index.writer.commit` of many videos, in this order: fingerprint rows (tagged with a new
-batch id), their ``fingerprint_sets`` rows, the ``videos`` rows, then the rows they replace are deleted. Readers
+A write is one :func:`avm.index.writer.commit` of many videos, in this order: fingerprint and segment-vector rows
+(tagged with a new batch id), their ``fingerprint_sets`` rows, the ``videos`` rows, then the rows they replace are deleted. Readers
 search only the batches named by ``fingerprint_sets`` for videos whose status is searchable (a
 :class:`CatalogSnapshot`), so a job killed between any two of these steps leaves rows that no reader sees, and
 that the next write removes (:mod:`avm.index.maintenance`). Commits hold the store's :class:`CommitLock`.
