@@ -24,11 +24,13 @@ scan job can search). Then, per size:
    dropped; an existing ANN index takes the new rows by ``optimize`` alone, untrained);
 2. where a table already had an ANN index, recall in that state (is every row of an index grown only by
    ``optimize`` still found? lance issue 6380);
-3. the ANN index (re)trained (:func:`build_vector_index`, tables of ``index.build_min_rows`` rows or more; smaller
-   tables are searched exactly), then recall again, bytes, k-NN time and the end-to-end scan.
+3. the ANN indexes (re)trained (:func:`build_vector_index`: the fingerprints table and the segment-vector table
+   the shortlist searches, each when it holds ``index.build_min_rows`` rows or more; smaller tables are searched
+   exactly), then recall again, bytes, k-NN time and the end-to-end scan.
 
 Measured per size: write time (and the time spent making the padded fingerprints), optimize and index build
-time, bytes per media-hour (table data + indexes, per modality and total; and the whole store folder), k-NN time
+time, bytes per media-hour (table data + indexes, per modality and total, the segment-vector tables apart; and
+the whole store folder), k-NN time
 per query-hour (the first stage alone, as the scan runs it: every query interval ``search.first_stage_step`` apart,
 file by file),
 recall@k of the ANN search against exact search on ``--recall-queries`` sampled query intervals per modality
@@ -441,10 +443,12 @@ def optimize_only(store: FingerprintStore, versions: dict[str, str]) -> None:
     store.refresh()
 
 
-def train(store: FingerprintStore, modality: str) -> tuple[bool, float]:
-    """(Re)train the ANN index of ``modality`` (when the table is large enough) and drop the replaced one's files;
-    returns whether it trained and the seconds the training took."""
-    table = store.fingerprints(modality)
+def train(store: FingerprintStore, modality: str, segments: bool = False) -> tuple[bool, float]:
+    """(Re)train the ANN index of ``modality``'s fingerprints (or ``segments``) table (when the table is large
+    enough) and drop the replaced one's files; returns whether it trained and the seconds the training took."""
+    table = store.fingerprints(modality, segments=segments)
+    if table is None:
+        return False, 0.0
     started = time.perf_counter()
     trained = build_vector_index(store, table)
     seconds = time.perf_counter() - started
@@ -453,9 +457,12 @@ def train(store: FingerprintStore, modality: str) -> tuple[bool, float]:
     return trained, seconds
 
 
-def modality_bytes(store: FingerprintStore, modality: str) -> dict[str, int]:
-    """Bytes of a fingerprints table at its latest version: data, ANN index and other (scalar) indexes."""
-    table = store.fingerprints(modality)
+def modality_bytes(store: FingerprintStore, modality: str, segments: bool = False) -> dict[str, int]:
+    """Bytes of a fingerprints (or ``segments``) table at its latest version: data, ANN index and other (scalar)
+    indexes (all 0 when the table is missing)."""
+    table = store.fingerprints(modality, segments=segments)
+    if table is None:
+        return {"data_bytes": 0, "ann_index_bytes": 0, "other_index_bytes": 0}
     indices = table.list_indices()
     ann = sum(idx.size_bytes or 0 for idx in indices if idx.columns == ["vector"])
     return {"data_bytes": int(table.stats()["total_bytes"]), "ann_index_bytes": int(ann),
@@ -505,8 +512,11 @@ class Bench:
             for m in self.modalities:
                 had_index = vector_index(self.store.fingerprints(m)) is not None
                 trained, seconds = train(self.store, m)
+                segments_trained, segments_seconds = train(self.store, m, segments=True)
                 per_modality[m] |= {"index": ("retrained" if had_index else "trained") if trained else "exact",
-                                    "index_build_s": seconds if trained else 0.0}
+                                    "index_build_s": seconds if trained else 0.0,
+                                    "segment_index": "trained" if segments_trained else "exact",
+                                    "segment_index_build_s": segments_seconds}
         self.store.refresh()
         with phases("recall"):
             for m in self.modalities:
@@ -517,8 +527,13 @@ class Bench:
         for m in self.modalities:
             hours = self.catalog.modality_hours.get(m, 0.0)
             size = modality_bytes(self.store, m)
+            segment_bytes = sum(modality_bytes(self.store, m, segments=True).values())
+            segment_table = self.store.fingerprints(m, segments=True)
             per_modality[m] |= {"rows": self.store.count(m), "media_hours": hours, **size,
                                 "bytes_per_hour": sum(size.values()) / hours if hours else None,
+                                "segment_rows": segment_table.count_rows() if segment_table is not None else 0,
+                                "segment_bytes": segment_bytes,
+                                "segment_bytes_per_hour": segment_bytes / hours if hours else None,
                                 "knn_s": knn_s[m], "knn_s_per_query_hour": knn_s[m] / self.queries.hours}
         row: dict[str, Any] = {
             "target_hours": target_hours, "catalog_hours": self.catalog.hours,
@@ -526,6 +541,7 @@ class Bench:
             "store_bytes": store_bytes(self.store),
             "bytes_per_hour": sum(m["data_bytes"] + m["ann_index_bytes"] + m["other_index_bytes"]
                                   for m in per_modality.values()) / self.catalog.hours,
+            "segment_bytes_per_hour": sum(m["segment_bytes"] for m in per_modality.values()) / self.catalog.hours,
             "knn_s_per_query_hour": sum(knn_s.values()) / self.queries.hours,
             "modalities": per_modality,
             "scan": self.scan(target_hours, phases),
@@ -579,7 +595,8 @@ def print_tables(rows: Sequence[dict[str, Any]], k: int) -> None:
         s, mods = r["scan"] or {}, r["modalities"]
         sizes.append([fmt(r["catalog_hours"], ".1f"), str(r["videos"]), fmt(r["seconds"].get("write", 0.0), ".1f"),
                       fmt(r["seconds"]["optimize"], ".1f"), fmt(sum(m["index_build_s"] for m in mods.values()), ".1f"),
-                      fmt(r["bytes_per_hour"] / 1e6), fmt(r["store_bytes"] / 1e9, ".3f"),
+                      fmt(r["bytes_per_hour"] / 1e6), fmt(r.get("segment_bytes_per_hour", 0.0) / 1e6),
+                      fmt(r["store_bytes"] / 1e9, ".3f"),
                       fmt(r["knn_s_per_query_hour"], ".1f"), fmt(s.get("calibration_s"), ".1f"),
                       fmt(s.get("scan_s_per_query_hour"), ".1f"),
                       f"{s['segments']} ({s['segments_on_padded']})" if s else "—",
@@ -589,15 +606,19 @@ def print_tables(rows: Sequence[dict[str, Any]], k: int) -> None:
             lines.append([fmt(r["catalog_hours"], ".1f"), name, str(m["rows"]),
                           fmt(mb_per_hour(m["data_bytes"], m["media_hours"])),
                           fmt(mb_per_hour(m["ann_index_bytes"] + m["other_index_bytes"], m["media_hours"])),
-                          m["index"], fmt(m["index_build_s"], ".1f"),
+                          m["index"], fmt(m["index_build_s"], ".1f"), str(m.get("segment_rows", 0)),
+                          fmt(mb_per_hour(m.get("segment_bytes", 0), m["media_hours"])),
+                          fmt(m.get("segment_index_build_s"), ".1f"),
                           fmt(inc.get("recall_at_k"), ".3f"), fmt(inc.get("copy_recall"), ".3f"),
                           fmt(rec["recall_at_k"], ".3f"), fmt(rec["copy_recall"], ".3f"),
                           fmt(rec["ms_per_query"]), fmt(rec["bruteforce_ms_per_query"]),
                           fmt(m["knn_s_per_query_hour"], ".1f")])
-    print(table_text(["hours", "videos", "write s", "optimize s", "index s", "MB/h", "store GB", "kNN s/qh",
+    print(table_text(["hours", "videos", "write s", "optimize s", "index s", "MB/h", "segments MB/h", "store GB",
+                      "kNN s/qh",
                       "calib s", "scan s/qh", "segs (pad)", "peak MiB self/child"], sizes))
     print()
-    print(table_text(["hours", "modality", "rows", "data MB/h", "index MB/h", "index", "build s",
+    print(table_text(["hours", "modality", "rows", "data MB/h", "index MB/h", "index", "build s", "segment rows",
+                      "segments MB/h", "segment build s",
                       f"incr R@{k}", "incr copy", f"R@{k}", "copy R", "kNN ms/q", "brute ms/q", "kNN s/qh"], lines))
 
 

@@ -16,7 +16,8 @@ Measured per variant: process CPU seconds (all threads: LanceDB searches on seve
 query-hour, split into the first stage (k-NN of the query intervals ``search.first_stage_step`` apart, after the
 segment-vector shortlist with ``search.shortlist``; :func:`avm.match.cascade.candidate_hits`) and the
 rest (alignment, refinement against the candidates' stored fingerprints, fusion); the candidate references
-read for refinement; and the found pairs scored against the ground truth of these query files (final, segment
+read for refinement; with a shortlist, its recall (the share of ground-truth (query, reference) pairs whose
+reference the query's shortlist holds: a copy the shortlist drops cannot be found); and the found pairs scored against the ground truth of these query files (final, segment
 AP, recall, precision).
 
 Usage:
@@ -46,8 +47,10 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from scale import BENCH, compose_job, table_text  # noqa: E402
 from search_curve import cached_queries  # noqa: E402
 
+import avm.match.cascade as cascade_module  # noqa: E402
 import avm.match.query as query_module  # noqa: E402
 from avm.evaluate import evaluate, read_ground_truth_csv  # noqa: E402
+from avm.evaluate.pairs import strip_video_ext  # noqa: E402
 from avm.index import FingerprintStore  # noqa: E402
 from avm.match import calibrate_catalog, match_query, reference_lookup  # noqa: E402
 from avm.match.cascade import shortlist_ready  # noqa: E402
@@ -83,25 +86,42 @@ class Clock:
 
 @dataclass
 class Timed:
-    """The first stage timed on its own while :func:`match_query` runs (the function the query module calls,
-    wrapped for the run and put back after it)."""
+    """The first stage timed on its own while :func:`match_query` runs, and each query's shortlist kept (the
+    functions the query and cascade modules call, wrapped for the run and put back after it)."""
 
     first_stage: Clock = field(default_factory=Clock)
     total: Clock = field(default_factory=Clock)
+    query_id: str = ""
+    shortlists: dict[str, set[str]] = field(default_factory=dict)
 
     @contextmanager
     def installed(self) -> Iterator[None]:
         original: Callable[..., Any] = query_module.candidate_hits
+        original_shortlist: Callable[..., list[str]] = cascade_module.shortlist
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             with self.first_stage():
                 return original(*args, **kwargs)
 
-        query_module.candidate_hits = timed
+        def kept(*args: Any, **kwargs: Any) -> list[str]:
+            chosen = original_shortlist(*args, **kwargs)
+            self.shortlists[self.query_id] = set(chosen)
+            return chosen
+
+        query_module.candidate_hits, cascade_module.shortlist = timed, kept
         try:
             yield
         finally:
-            query_module.candidate_hits = original
+            query_module.candidate_hits, cascade_module.shortlist = original, original_shortlist
+
+
+def shortlist_recall(shortlists: dict[str, set[str]], truth: list[Any]) -> float | None:
+    """Share of the ground-truth (query, reference) pairs whose reference the query's shortlist holds (None when
+    nothing was shortlisted)."""
+    pairs = {(strip_video_ext(s.query_id), strip_video_ext(s.ref_id)) for s in truth}
+    if not shortlists or not pairs:
+        return None
+    return sum(ref in shortlists.get(query, set()) for query, ref in pairs) / len(pairs)
 
 
 def parse_variant(text: str) -> tuple[str, list[str]]:
@@ -119,6 +139,7 @@ def run_variant(name: str, overrides: list[str], args: argparse.Namespace, calib
     shortlisted = shortlist_ready(store, list(calibration.options), cfg.search)
     with timed.installed():
         for video_id, prints in zip(ids, queries.prints, strict=True):
+            timed.query_id = video_id
             with timed.total():
                 found += match_query(store, video_id, prints, cfg.search, calibration.options, references,
                                      cfg.match.fuse, calibration.shared, shortlisted=shortlisted)
@@ -129,6 +150,7 @@ def run_variant(name: str, overrides: list[str], args: argparse.Namespace, calib
            "first_stage_core_s_per_h": first.cpu / hours, "rest_core_s_per_h": (total.cpu - first.cpu) / hours,
            "total_core_s_per_h": total.cpu / hours, "total_wall_s_per_h": total.wall / hours,
            "first_stage_wall_s_per_h": first.wall / hours, "references_read": references.cache_info().misses,
+           "shortlist_recall": shortlist_recall(timed.shortlists, truth),
            "pairs": len(found), **{k: metrics[k] for k in ("final", "segment_ap", "recall", "precision")}}
     log.info("%s: %s", name, json.dumps(row))
     return row
@@ -163,10 +185,12 @@ def main() -> None:
 
     rows = [run_variant(name, overrides, args, calibration, queries, ids, truth) for name, overrides in variants]
     header = ["variant", "first stage core-s/h", "rest core-s/h", "total core-s/h", "wall s/h", "refs read",
-              "pairs", "final", "segment AP", "recall", "precision"]
+              "shortlist recall", "pairs", "final", "segment AP", "recall", "precision"]
     print(table_text(header, [[r["variant"], f"{r['first_stage_core_s_per_h']:.1f}", f"{r['rest_core_s_per_h']:.1f}",
                                f"{r['total_core_s_per_h']:.1f}", f"{r['total_wall_s_per_h']:.1f}",
-                               str(r["references_read"]), str(r["pairs"]), f"{r['final']:.3f}",
+                               str(r["references_read"]),
+                               "—" if r["shortlist_recall"] is None else f"{r['shortlist_recall']:.3f}",
+                               str(r["pairs"]), f"{r['final']:.3f}",
                                f"{r['segment_ap']:.3f}", f"{r['recall']:.3f}", f"{r['precision']:.3f}"]
                               for r in rows]))
     out = Path(args.out or Path(args.store).parent / "scan_cost.json")
