@@ -395,3 +395,29 @@ def test_sparse_first_stage_finds_the_copy_with_full_resolution_boundaries(tmp_p
     # refinement sets the boundaries from every interval, so the sparse search ends where the dense one does
     assert abs(found[0].query_start - dense[0].query_start) <= 0.5 and abs(found[0].query_end - dense[0].query_end) <= 0.5
     assert abs(found[0].offset - 30.0) < 0.6
+
+
+def test_a_compilation_of_many_references_keeps_each_one_in_the_shortlist(tmp_path):
+    """Votes are counted per ``search.shortlist_window``: a query made of pieces of eight references keeps all eight
+    with R = 2, where one count over the whole query keeps only two of them (and never a reference not copied)."""
+    from avm.index import FingerprintStore, IndexOptions, SearchOptions, store_videos
+    from avm.match.cascade import shortlist
+
+    rng = np.random.default_rng(7)
+    t = np.arange(0, 120, 0.5, dtype=np.float32)
+
+    def unit(n: int) -> np.ndarray:
+        v = rng.standard_normal((n, 16)).astype(np.float32)
+        return v / np.linalg.norm(v, axis=1, keepdims=True)
+
+    refs = {f"r{i}": Fingerprints("audio", t, t + 1.0, unit(len(t)), "m") for i in range(10)}
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
+    store_videos(store, {v: {"audio": fp} for v, fp in refs.items()}, durations={v: 120.0 for v in refs})
+    # 40 s of r0, r1, ... r7 one after the other, each taken from 17 s into its reference
+    pieces = [refs[f"r{i}"].vectors[34:114] for i in range(8)]
+    q = np.arange(0, 320, 0.5, dtype=np.float32)
+    query = {"audio": Fingerprints("audio", q, q + 1.0, np.concatenate(pieces), "m")}
+    per_window = shortlist(store, query, SearchOptions(shortlist=2, shortlist_window=60.0))
+    whole = shortlist(store, query, SearchOptions(shortlist=2, shortlist_window=0.0))
+    assert per_window == [f"r{i}" for i in range(8)]
+    assert len(whole) == 2 and set(whole) < set(per_window)

@@ -9,8 +9,10 @@ fingerprints, so the copy's extent and score still come from every query interva
 
 With ``search.shortlist`` = R, a coarser stage runs first: each of the query's segment vectors (means of
 ``index.segment_window`` seconds of intervals) votes for the reference of its nearest stored segment vector, and
-the R most-voted references per modality (their union over modalities) are the only ones whose stored
-fingerprints the intervals are then searched among, exactly. Its cost grows with the catalog ten times slower
+the R most-voted references of every ``search.shortlist_window`` seconds of the query, per modality (their union
+over windows and modalities), are the only ones whose stored fingerprints the intervals are then searched among,
+exactly. Counting votes per window keeps a short copy inside a long query, and every reference of a compilation,
+from being outvoted by the query's other content. Its cost grows with the catalog ten times slower
 than interval search (one segment row per ``segment_window`` / 2 s), the rest does not grow at all.
 """
 
@@ -61,16 +63,28 @@ def sparse_options(opts: MatchOptions, stride: int) -> MatchOptions:
     return dataclasses.replace(opts, align=dataclasses.replace(opts.align, min_hits=min(min_hits, opts.align.min_hits)))
 
 
-def shortlist(store: FingerprintStore, prints: dict[str, Fingerprints], top: int,
+def most_voted(video_ids: np.ndarray, times: np.ndarray, top: int, window: float) -> set[str]:
+    """The ``top`` most frequent of ``video_ids`` (votes cast at ``times``, seconds) in every ``window`` seconds,
+    their union (``window`` ≤ 0: of all the votes at once)."""
+    bins = np.floor_divide(times, window).astype(np.int64) if window > 0 else np.zeros(len(times), np.int64)
+    chosen: set[str] = set()
+    for b in np.unique(bins):
+        chosen.update(v for v, _ in collections.Counter(video_ids[bins == b].tolist()).most_common(top))
+    return chosen
+
+
+def shortlist(store: FingerprintStore, prints: dict[str, Fingerprints], search: SearchOptions,
               exclude_video_id: str | None = None) -> list[str]:
-    """The ``top`` references per modality voted for by most of the query's segment vectors (each votes for the
-    reference of its nearest stored segment vector), their union over the modalities, sorted."""
+    """The ``search.shortlist`` references per modality voted for by most of the query's segment vectors in every
+    ``search.shortlist_window`` seconds (each segment votes for the reference of its nearest stored segment
+    vector), their union over windows and modalities, sorted."""
     chosen: set[str] = set()
     for modality, fp in prints.items():
         if len(fp):
-            nearest = knn(store, modality, fp.segments(store.opts.segment_window).vectors, 1,
-                          exclude_video_id=exclude_video_id, segments=True)
-            chosen.update(v for v, _ in collections.Counter(nearest.video_id.tolist()).most_common(top))
+            segments = fp.segments(store.opts.segment_window)
+            nearest = knn(store, modality, segments.vectors, 1, exclude_video_id=exclude_video_id, segments=True)
+            chosen |= most_voted(nearest.video_id, segments.t_start[nearest.query_index], search.shortlist,
+                                 search.shortlist_window)
     return sorted(chosen)
 
 
@@ -118,5 +132,5 @@ def candidate_hits(store: FingerprintStore, prints: dict[str, Fingerprints], sea
     prints = {m: fp for m, fp in prints.items() if len(fp)}
     if not shortlisted:
         return {m: first_stage_hits(store, m, fp, search, exclude_video_id) for m, fp in prints.items()}
-    candidates = shortlist(store, prints, search.shortlist, exclude_video_id)
+    candidates = shortlist(store, prints, search, exclude_video_id)
     return {m: shortlisted_hits(fp, candidates, references, search) for m, fp in prints.items()}
