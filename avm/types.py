@@ -8,7 +8,7 @@ converts them by hand.
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
@@ -41,6 +41,13 @@ class Fingerprints:
     def dim(self) -> int:
         """Length of each vector (0 when there are no vectors)."""
         return int(self.vectors.shape[1]) if self.vectors.ndim == 2 else 0
+
+    @staticmethod
+    def concat(parts: Sequence[Fingerprints]) -> Fingerprints:
+        """The intervals of ``parts`` (one modality and model, at least one part) one after another."""
+        return Fingerprints(parts[0].modality, np.concatenate([p.t_start for p in parts]),
+                            np.concatenate([p.t_end for p in parts]), np.concatenate([p.vectors for p in parts]),
+                            parts[0].model_version)
 
     def reversed(self) -> Fingerprints:
         """The same intervals with the vectors in reverse order: the video played backwards."""

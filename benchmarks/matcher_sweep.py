@@ -38,7 +38,7 @@ from avm.match import MatchOptions, SharedContent, calibrate, match_segments, re
 from avm.match.calibration import null_segment_scores, with_decision_thresholds
 from avm.match.cascade import first_stage_hits, sparse_options, stride_of
 from avm.match.shared import shared_content
-from avm.pipeline import DecodeStage, FingerprintStage, ScanConfig, fingerprint_file
+from avm.pipeline import ScanConfig, fingerprint_file, fingerprinting_stages
 from avm.types import Fingerprints, Hits, Segment
 from jobs.schemas import register_configs
 
@@ -56,8 +56,7 @@ def cache_hits(bench: Path, db: Path, out: Path, overrides: list[str]) -> None:
     job = _scan_config([f"index.uri={db}", *overrides])
     store = FingerprintStore(job.index)
     modalities = job.model.modalities
-    decoder = DecodeStage(job.media, job.model.modalities)
-    printer = FingerprintStage(job.model, job.model.query_steps())
+    printing = fingerprinting_stages(job.media, job.model, job.model.query_steps())
     match = job.match.per_modality(modalities)
     # as a scan: content shared by catalog videos is found first, left out of the impostors and of the hits
     shared = shared_content(store, {m: match[m].calibration for m in modalities}, job.search.k,
@@ -68,7 +67,7 @@ def cache_hits(bench: Path, db: Path, out: Path, overrides: list[str]) -> None:
     prints: dict[str, list[pa.Table]] = {m: [] for m in modalities}
     queries = read_inputs(str(bench / "queries.csv"))
     for n, entry in enumerate(queries, 1):
-        query = fingerprint_file(decoder, printer, entry.uri, entry.video_id)
+        query = fingerprint_file(printing, entry.uri, entry.video_id)
         for m in modalities:
             prints[m].append(query[m].to_rows(entry.video_id))
             first, _ = first_stage_hits(store, m, query[m], job.search)  # as the scan's first stage

@@ -85,7 +85,7 @@ from avm.index.maintenance import INDEX_TYPES, build_vector_index
 from avm.manifest import ManifestEntry, read_inputs
 from avm.match import calibrate_catalog
 from avm.match.cascade import first_stage_hits
-from avm.pipeline import DecodeStage, FingerprintStage, IngestConfig, MediaRow, ScanConfig, run_stages
+from avm.pipeline import IngestConfig, MediaRow, ScanConfig, fingerprinting_stages, run_stages
 from avm.pipeline.ingest import model_versions
 from avm.pipeline.progress import Progress
 from avm.pipeline.runner import ingest, scan
@@ -328,7 +328,7 @@ def _write_cached(path: Path, meta: str, prints: dict[str, Fingerprints], durati
 def load_queries(cfg: ScanConfig, folder: str, hours: float, cache: Path) -> Queries:
     """The files of ``folder`` in sorted order until ``hours`` of media, fingerprinted as a scan does (query
     steps) in this process, once: the fingerprints are cached under ``cache``."""
-    stages = [DecodeStage(cfg.media, cfg.model.modalities), FingerprintStage(cfg.model, cfg.model.query_steps())]
+    stages = fingerprinting_stages(cfg.media, cfg.model, cfg.model.query_steps())
     settings = {"versions": model_versions(cfg.model), "steps": cfg.model.query_steps()}
     queries = Queries([], [], 0.0)
     for entry in sorted(read_inputs(folder), key=lambda e: e.uri):

@@ -7,7 +7,7 @@ import json
 import numpy as np
 import pytest
 
-from avm.media import DecodeOptions, MediaError, content_hash, decode, probe
+from avm.media import DecodeOptions, MediaError, content_hash, decode, decode_pieces, is_long, probe
 
 
 def test_probe_reports_streams_and_duration(media_dir):
@@ -76,3 +76,25 @@ def test_only_the_modalities_asked_for_are_decoded(media_dir):
     assert only_audio.frames is None and only_audio.audio is not None and only_audio.audio.size
     only_video = decode(str(media_dir / "av.mp4"), DecodeOptions(), modalities=("visual",))
     assert only_video.audio is None and only_video.frames is not None and len(only_video.frames)
+
+
+def test_a_long_file_decodes_in_pieces_holding_the_whole_decode(media_dir):
+    uri, opts = str(media_dir / "av.mp4"), DecodeOptions(chunk_seconds=4, chunk_margin_seconds=1)
+    whole, info = decode(uri, DecodeOptions()), probe(uri)
+    assert is_long(info, opts) and not is_long(info, DecodeOptions())
+    pieces = list(decode_pieces(uri, opts, info))
+    *streams, closing = pieces
+    assert closing.empty and closing.damage is None and all(not p.empty for p in streams)
+    for name, span_of, data_of, rate in (("audio", "audio_span", "audio", 16000), ("video", "frames_span", "frames", 2)):
+        mine = [p for p in streams if getattr(p, span_of) is not None]
+        spans, arrays = [getattr(p, span_of) for p in mine], [getattr(p, data_of) for p in mine]
+        assert len(mine) == 3, name  # 12 s in pieces answering for 4 s each
+        assert [s.keep_start for s in spans] == [0, 4 * rate, 8 * rate] and [s.last for s in spans][-1]
+        assert all(a.keep_stop == b.keep_start for a, b in zip(spans, spans[1:], strict=False))
+        assert max(len(a) for a in arrays) <= 6 * rate  # a piece never holds more than its part and two margins
+        kept = np.concatenate([a[s.keep_start - s.first:s.keep_stop - s.first] for s, a in zip(spans, arrays,
+                                                                                               strict=True)])
+        if name == "audio":
+            assert np.array_equal(kept, whole.audio)  # the same samples as one whole decode
+        else:
+            assert len(kept) == len(whole.frames) and [p.crop for p in mine] == [whole.crop] * 3

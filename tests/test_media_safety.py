@@ -21,6 +21,7 @@ from avm.media import (
     content_hash,
     decode,
     decode_audio,
+    decode_pieces,
     decode_still,
     ffmpeg_exe,
     probe,
@@ -188,3 +189,21 @@ def test_decode_time_limit(media_dir):
                 call(uri, quick)
     assert _children() == []  # the ffmpeg past its time was killed and reaped
     assert decode(uri, DecodeOptions(decode_timeout_seconds=0)).audio is not None  # 0: no limit
+
+
+def test_a_truncated_long_file_says_so_after_its_pieces(damaged):
+    uri, pieces = str(damaged / "cut.mkv"), DecodeOptions(chunk_seconds=2, chunk_margin_seconds=1)
+    *streams, closing = decode_pieces(uri, pieces, probe(uri))
+    assert streams and closing.empty
+    assert re.match(r"decoded \d+\.\d s of 12\.0 s probed \(audio\); decoded \d+\.\d s of 12\.0 s probed \(video\)",
+                    closing.damage), closing.damage
+    strict = decode_pieces(uri, DecodeOptions(chunk_seconds=2, chunk_margin_seconds=1, on_damage="fail"), probe(uri))
+    with pytest.raises(MediaError, match=r"cut.mkv: decoded \d+\.\d s of 12\.0 s probed \(audio\)"):
+        list(strict)
+
+
+def test_decoding_in_pieces_has_the_same_time_limit(media_dir):
+    uri = str(media_dir / "av.mp4")
+    with returns_within(10), pytest.raises(MediaError, match=r"av.mp4: decoding took longer than 0.01 s"):
+        list(decode_pieces(uri, DecodeOptions(decode_timeout_seconds=0.01, chunk_seconds=2), probe(uri)))
+    assert _children() == []  # the ffmpeg past its time was killed and reaped

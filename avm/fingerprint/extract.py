@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import torch
 
@@ -9,7 +11,7 @@ from avm.errors import UserError
 from avm.fingerprint.options import FingerprintOptions, ModalityModel
 from avm.fingerprint.pooling import PoolingOptions, pool_intervals
 from avm.fingerprint.projection import Projection
-from avm.media import DecodedMedia
+from avm.media import DecodedMedia, Span
 from avm.models import build_model, resolve_device
 from avm.types import Fingerprints
 
@@ -88,25 +90,52 @@ class Fingerprinter:
                 for i in range(0, len(tensor), self.opts.frame_batch_size)]
         return torch.cat(outs) if outs else torch.zeros(0, model.dim, device=self.device)
 
+    def _piece_frames(self, modality: str, span: Span, n_units: int, window: float,
+                      frame_rate: float) -> tuple[int, int, int]:
+        """A piece's embedding frames, in frames of the stream: its first, the first it answers for, and the one
+        before which the windows it answers for start. ValueError when its margins are too short for the
+        embeddings and windows it answers for to be those of the whole stream."""
+        if modality == "audio":
+            model = self.models["audio"]
+            per_frame = int(round(model.hop_seconds * model.config.sample_rate))
+            lead, tail = model.context_samples, model.context_samples + int(window * model.config.sample_rate)
+        else:
+            per_frame, lead, tail = 1, 0, int(math.ceil(window * frame_rate))
+        if span.first % per_frame or span.keep_start % per_frame:
+            raise ValueError(f"a {modality} piece at sample {span.first} is off the {per_frame}-sample frame grid: "
+                             f"set media.chunk_seconds and media.chunk_margin_seconds to whole seconds")
+        short_lead = span.keep_start - span.first < (lead if span.keep_start else 0)
+        short_tail = not span.last and span.first + n_units - span.keep_stop < tail
+        if short_lead or short_tail:
+            raise ValueError(f"media.chunk_margin_seconds is shorter than the {modality} model's context and window")
+        return span.first // per_frame, span.keep_start // per_frame, -(-span.keep_stop // per_frame)
+
     def fingerprint(self, media: DecodedMedia, steps: dict[str, float] | None = None) -> dict[str, Fingerprints]:
-        """Interval fingerprints of every modality present; ``steps`` overrides the pooling step (queries)."""
+        """Interval fingerprints of every modality present; ``steps`` overrides the pooling step (queries).
+
+        A piece of a long file (its streams' spans set) gives the intervals starting in the part it answers for,
+        the same as the whole file gives there."""
         results: dict[str, Fingerprints] = {}
         if media.audio is not None and "audio" in self.models:
             expected = self.models["audio"].config.sample_rate
             if media.sample_rate != expected:
                 raise ValueError(f"audio decoded at {media.sample_rate} Hz but the audio model expects {expected} Hz")
-        streams = {"audio": (media.audio, lambda: self.audio_context(media.audio),
+        streams = {"audio": (media.audio, media.audio_span, lambda: self.audio_context(media.audio),
                              lambda: self.models["audio"].hop_seconds),
-                   "visual": (media.frames, lambda: self.visual_context(media.frames),
+                   "visual": (media.frames, media.frames_span, lambda: self.visual_context(media.frames),
                               lambda: 1.0 / media.frame_rate)}
         for modality in self.opts.modalities:
-            data, run, hop = streams[modality]
+            data, span, run, hop = streams[modality]
             if data is None:
                 continue
             pooling = self.opts.model(modality).pooling
             if steps and modality in steps:
                 pooling = PoolingOptions(pooling.window, steps[modality], pooling.min_window_fraction)
-            t_start, t_end, vectors = pool_intervals(run(), hop(), pooling)
+            first, start, stop = 0, 0, None
+            if span is not None:
+                first, start, stop = self._piece_frames(modality, span, len(data), pooling.window, media.frame_rate)
+            context = run()[start - first:]
+            t_start, t_end, vectors = pool_intervals(context, hop(), pooling, start, stop)
             if modality in self.projections:
                 vectors = self.projections[modality].apply(vectors)
             if len(t_start):

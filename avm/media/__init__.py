@@ -3,6 +3,7 @@
 from avm.media.decode import (
                               DecodedMedia,
                               DecodeOptions,
+                              Span,
                               decode,
                               decode_audio,
                               decode_frames,
@@ -11,8 +12,10 @@ from avm.media.decode import (
 )
 from avm.media.errors import MediaError
 from avm.media.hashing import content_hash
+from avm.media.pieces import decode_pieces, is_long
 from avm.media.probe import MEDIA_FORMATS, MediaInfo, StreamInfo, probe
 from avm.media.tools import ffmpeg_exe
 
-__all__ = ["MEDIA_FORMATS", "DecodedMedia", "DecodeOptions", "MediaError", "MediaInfo", "StreamInfo", "content_hash",
-           "decode", "decode_audio", "decode_frames", "decode_still", "ffmpeg_exe", "probe", "remove_black_bars"]
+__all__ = ["MEDIA_FORMATS", "DecodedMedia", "DecodeOptions", "MediaError", "MediaInfo", "Span", "StreamInfo",
+           "content_hash", "decode", "decode_audio", "decode_frames", "decode_pieces", "decode_still", "ffmpeg_exe",
+           "is_long", "probe", "remove_black_bars"]

@@ -43,16 +43,37 @@ class DecodeOptions:
     on_damage: str = "partial"
     max_missing_seconds: float = 1.0  # a stream may decode this much shorter than probed ...
     max_missing_fraction: float = 0.01  # ... plus this fraction of its probed duration (and one frame interval)
-    decode_timeout_seconds: float = 600.0  # ffmpeg is killed when one file takes longer; 0 = no limit
+    # ffmpeg is killed when one file takes longer (in pieces: waiting for its output); 0 = no limit
+    decode_timeout_seconds: float = 600.0
+    # a file probed longer than chunk_seconds is decoded in pieces of this length (0: always whole), each with
+    # chunk_margin_seconds of the stream on each side, so that memory does not grow with the file
+    chunk_seconds: float = 600.0
+    chunk_margin_seconds: float = 5.0
 
     def __post_init__(self) -> None:
         if self.on_damage not in ON_DAMAGE:
             raise ValueError(f"media.on_damage must be one of {list(ON_DAMAGE)}, not {self.on_damage!r}")
         if not self.allowed_formats:
             raise ValueError("media.allowed_formats is empty: no file could be opened")
-        for name in ("max_missing_seconds", "max_missing_fraction", "decode_timeout_seconds"):
+        for name in ("max_missing_seconds", "max_missing_fraction", "decode_timeout_seconds", "chunk_seconds",
+                     "chunk_margin_seconds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"media.{name} must be >= 0, not {getattr(self, name)}")
+
+
+@dataclass(frozen=True)
+class Span:
+    """Where one piece of a stream lies in the file, in samples (audio) or frames (video).
+
+    The piece holds the stream from index ``first`` on; it answers for what starts in ``[keep_start, keep_stop)``
+    and holds a margin of the stream on each side of that (none before the stream's start or after its end,
+    where ``last`` is set).
+    """
+
+    first: int
+    keep_start: int
+    keep_stop: int
+    last: bool
 
 
 @dataclass
@@ -66,6 +87,14 @@ class DecodedMedia:
     frame_rate: float
     crop: tuple[int, int, int, int] | None = None  # top, bottom, left, right bars removed (pixels at frame_size)
     damage: str | None = None  # why the file looks truncated or corrupt (on_damage="partial"); None when healthy
+    # a piece of a long file (avm.media.pieces): where its audio samples / frames lie in the file; None: whole
+    audio_span: Span | None = None
+    frames_span: Span | None = None
+
+    @property
+    def empty(self) -> bool:
+        """Whether it holds neither audio nor frames (the closing piece of a long file)."""
+        return self.audio is None and self.frames is None
 
 
 def _deadline(opts: DecodeOptions) -> float | None:
@@ -75,27 +104,51 @@ def _deadline(opts: DecodeOptions) -> float | None:
 def _run(stream: ffmpeg.nodes.OutputStream, uri: str, opts: DecodeOptions,
          deadline: float | None) -> tuple[bytes, list[str]]:
     """Run ffmpeg until it ends or ``deadline`` passes (then kill it); return its output and its error lines."""
-    too_slow = f"decoding took longer than {opts.decode_timeout_seconds:g} s (media.decode_timeout_seconds)"
     timeout = None if deadline is None else deadline - time.monotonic()
     if timeout is not None and timeout <= 0:
-        raise MediaError(uri, too_slow)
-    proc = stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error").run_async(
-        cmd=ffmpeg_exe(), pipe_stdout=True, pipe_stderr=True)
+        raise too_slow(uri, opts)
+    proc = start_ffmpeg(stream)
     try:
         out, err = proc.communicate(timeout=timeout)
     except subprocess.TimeoutExpired:
-        raise MediaError(uri, too_slow) from None
+        raise too_slow(uri, opts) from None
     finally:
         if proc.poll() is None:
             proc.kill()
             proc.communicate()
-    lines = [_ADDRESS.sub("", line)[:_MAX_MESSAGE] for line in err.decode("utf-8", "replace").splitlines()
-             if line.strip()]
+    return out, finish_ffmpeg(proc, uri, opts, err)
+
+
+def _error_lines(err: bytes) -> list[str]:
+    return [_ADDRESS.sub("", line)[:_MAX_MESSAGE] for line in err.decode("utf-8", "replace").splitlines()
+            if line.strip()]
+
+
+def _failure(uri: str, opts: DecodeOptions, lines: list[str]) -> MediaError:
+    """The error of an ffmpeg run that exited non-zero with these error lines."""
+    if any("Format not on whitelist" in line for line in lines):
+        return MediaError(uri, format_refused(sniff_format(*check_input(uri, opts.allowed_schemes))))
+    return MediaError(uri, f"ffmpeg failed: {' | '.join(lines[-3:]) or 'no message'}")
+
+
+def too_slow(uri: str, opts: DecodeOptions) -> MediaError:
+    """The error of a file whose decoding ran out of ``decode_timeout_seconds``."""
+    return MediaError(uri, f"decoding took longer than {opts.decode_timeout_seconds:g} s "
+                           f"(media.decode_timeout_seconds)")
+
+
+def start_ffmpeg(stream: ffmpeg.nodes.OutputStream) -> subprocess.Popen:
+    """ffmpeg running ``stream``, its output and error lines on pipes."""
+    return stream.global_args("-nostdin", "-hide_banner", "-loglevel", "error").run_async(
+        cmd=ffmpeg_exe(), pipe_stdout=True, pipe_stderr=True)
+
+
+def finish_ffmpeg(proc: subprocess.Popen, uri: str, opts: DecodeOptions, err: bytes) -> list[str]:
+    """The error lines of an ended ffmpeg run; MediaError when it failed."""
+    lines = _error_lines(err)
     if proc.returncode != 0:
-        if any("Format not on whitelist" in line for line in lines):
-            raise MediaError(uri, format_refused(sniff_format(*check_input(uri, opts.allowed_schemes))))
-        raise MediaError(uri, f"ffmpeg failed: {' | '.join(lines[-3:]) or 'no message'}")
-    return out, lines
+        raise _failure(uri, opts, lines)
+    return lines
 
 
 def _input(uri: str, opts: DecodeOptions) -> ffmpeg.nodes.FilterableStream:
@@ -132,14 +185,14 @@ def decode_still(uri: str, opts: DecodeOptions) -> np.ndarray:
     return _checked(uri, opts, _gray_frames(uri, opts, None, _deadline(opts)))[:1]
 
 
-def _audio(uri: str, opts: DecodeOptions, deadline: float | None) -> tuple[np.ndarray, list[str]]:
-    stream = _input(uri, opts)["a:0"].output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=opts.sample_rate)
-    raw, errors = _run(stream, uri, opts, deadline)
-    return np.frombuffer(raw, dtype=np.float32), errors
+def audio_output(uri: str, opts: DecodeOptions) -> ffmpeg.nodes.OutputStream:
+    """ffmpeg's output of the first audio stream of ``uri``: mono float32 samples at ``opts.sample_rate``."""
+    return _input(uri, opts)["a:0"].output("pipe:", format="f32le", acodec="pcm_f32le", ac=1, ar=opts.sample_rate)
 
 
-def _gray_frames(uri: str, opts: DecodeOptions, frame_rate: float | None,
-                 deadline: float | None) -> tuple[np.ndarray, list[str]]:
+def frames_output(uri: str, opts: DecodeOptions, frame_rate: float | None) -> ffmpeg.nodes.OutputStream:
+    """ffmpeg's output of the first video stream of ``uri``: gray frames fitted and padded into a square of
+    ``opts.frame_size``, at ``frame_rate`` (None: every frame)."""
     size = opts.frame_size
     video = _input(uri, opts)["v:0"]
     if frame_rate is not None:
@@ -147,8 +200,18 @@ def _gray_frames(uri: str, opts: DecodeOptions, frame_rate: float | None,
     video = (video.filter("scale", "iw*sar", "ih").filter("setsar", 1)
              .filter("scale", size, size, force_original_aspect_ratio="decrease", flags="area")
              .filter("pad", size, size, "(ow-iw)/2", "(oh-ih)/2", color="black"))
-    raw, errors = _run(video.output("pipe:", format="rawvideo", pix_fmt="gray"), uri, opts, deadline)
-    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, size, size), errors
+    return video.output("pipe:", format="rawvideo", pix_fmt="gray")
+
+
+def _audio(uri: str, opts: DecodeOptions, deadline: float | None) -> tuple[np.ndarray, list[str]]:
+    raw, errors = _run(audio_output(uri, opts), uri, opts, deadline)
+    return np.frombuffer(raw, dtype=np.float32), errors
+
+
+def _gray_frames(uri: str, opts: DecodeOptions, frame_rate: float | None,
+                 deadline: float | None) -> tuple[np.ndarray, list[str]]:
+    raw, errors = _run(frames_output(uri, opts, frame_rate), uri, opts, deadline)
+    return np.frombuffer(raw, dtype=np.uint8).reshape(-1, opts.frame_size, opts.frame_size), errors
 
 
 def _bar_extent(profile: np.ndarray, threshold: int, limit: int) -> int:
@@ -173,16 +236,28 @@ def remove_black_bars(frames: np.ndarray, threshold: int, max_fraction: float) -
     return frames[:, top:h - bottom, left:w - right], (top, bottom, left, right)
 
 
-def _probed_seconds(info: MediaInfo, kind: str) -> float:
+def probed_seconds(info: MediaInfo, kind: str) -> float:
     """The probed duration of the first ``kind`` stream, else of the whole file."""
     return next((s.duration for s in info.streams if s.type == kind and s.duration), info.duration)
 
 
-def _shortfall(kind: str, decoded: float, probed: float, opts: DecodeOptions, slack: float = 0.0) -> str | None:
+def shortfall(kind: str, decoded: float, probed: float, opts: DecodeOptions, slack: float = 0.0) -> str | None:
     """Why ``decoded`` seconds of a ``kind`` stream probed at ``probed`` seconds is too short, or None."""
     if probed - decoded > opts.max_missing_seconds + opts.max_missing_fraction * probed + slack:
         return f"decoded {decoded:.1f} s of {probed:.1f} s probed ({kind})"
     return None
+
+
+def file_damage(uri: str, opts: DecodeOptions, shortfalls: list[str | None], errors: list[str],
+                decoded: bool) -> str | None:
+    """Why a decoded file is damaged (None when healthy), from its streams' shortfalls and ffmpeg's error lines;
+    MediaError when nothing ``decoded`` or, with ``on_damage="fail"``, when it is damaged."""
+    damage = "; ".join([s for s in shortfalls if s] + [f"ffmpeg: {line}" for line in errors[:1]]) or None
+    if not decoded:
+        raise MediaError(uri, "decoded no audio samples and no video frames" + (f"; {damage}" if damage else ""))
+    if damage and opts.on_damage == "fail":
+        raise MediaError(uri, damage)
+    return damage
 
 
 def decode(uri: str, opts: DecodeOptions, info: MediaInfo | None = None,
@@ -198,18 +273,15 @@ def decode(uri: str, opts: DecodeOptions, info: MediaInfo | None = None,
     if "audio" in modalities and info.has_audio:
         audio, lines = _audio(uri, opts, deadline)
         errors += lines
-        short.append(_shortfall("audio", len(audio) / opts.sample_rate, _probed_seconds(info, "audio"), opts))
+        short.append(shortfall("audio", len(audio) / opts.sample_rate, probed_seconds(info, "audio"), opts))
     if "visual" in modalities and info.has_video:
         raw, lines = _gray_frames(uri, opts, opts.frame_rate, deadline)
         errors += lines
-        short.append(_shortfall("video", len(raw) / opts.frame_rate, _probed_seconds(info, "video"), opts,
+        short.append(shortfall("video", len(raw) / opts.frame_rate, probed_seconds(info, "video"), opts,
                                 slack=1 / opts.frame_rate))
         frames, crop = remove_black_bars(raw, opts.bar_threshold, opts.max_bar_fraction)
-    damage = "; ".join([s for s in short if s] + [f"ffmpeg: {line}" for line in errors[:1]]) or None
-    if (audio is None or audio.size == 0) and (frames is None or len(frames) == 0):
-        raise MediaError(uri, "decoded no audio samples and no video frames" + (f"; {damage}" if damage else ""))
-    if damage and opts.on_damage == "fail":
-        raise MediaError(uri, damage)
+    decoded = (audio is not None and audio.size > 0) or (frames is not None and len(frames) > 0)
+    damage = file_damage(uri, opts, short, errors, decoded)
     return DecodedMedia(info=info, audio=audio if audio is not None and audio.size else None,
                         sample_rate=opts.sample_rate,
                         frames=frames if frames is not None and len(frames) else None,

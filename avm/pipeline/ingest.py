@@ -17,7 +17,7 @@ from avm.pipeline.config import IngestConfig
 from avm.pipeline.progress import Progress
 from avm.pipeline.ray_adapter import iter_rows, map_stage, ray_session, rows_dataset
 from avm.pipeline.rows import FingerprintedRow, MediaRow
-from avm.pipeline.stages import DecodeStage, FingerprintStage
+from avm.pipeline.stages import fingerprinting_stages
 from avm.schema import (
     LIVE_STATUSES,
     VIDEO_STATUS_DUPLICATE,
@@ -148,8 +148,8 @@ def run_ingest(cfg: IngestConfig, entries: list[ManifestEntry]) -> IngestSummary
     if todo:
         with ray_session(cfg.ray):
             dataset = rows_dataset([MediaRow(e.uri, e.video_id) for e in todo])
-            dataset = map_stage(dataset, DecodeStage(cfg.media, cfg.model.modalities, cfg.ray.decode))
-            dataset = map_stage(dataset, FingerprintStage(cfg.model, resources=cfg.ray.embed))
+            for stage in fingerprinting_stages(cfg.media, cfg.model, decode=cfg.ray.decode, embed=cfg.ray.embed):
+                dataset = map_stage(dataset, stage)
             for row in iter_rows(dataset):
                 _store_one(row, writer, hash_owner, summary, replacing)
                 progress.update(media_seconds=0.0 if row.error else row.duration, failed=int(bool(row.error)))

@@ -5,14 +5,17 @@ A failure is raised with its own type (e.g. :class:`avm.media.MediaError` for a 
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from typing import Any
+
 from avm.index import FingerprintStore
 from avm.manifest import default_video_id
 from avm.match import calibrate_catalog
 from avm.pipeline.config import MatchFileConfig
 from avm.pipeline.ingest import model_versions
 from avm.pipeline.rows import MediaRow
-from avm.pipeline.stage import Row, run_stages
-from avm.pipeline.stages import DecodeStage, FingerprintStage, QueryStage
+from avm.pipeline.stage import Row, Stage, run_stages
+from avm.pipeline.stages import QueryStage, fingerprinting_stages
 from avm.types import Fingerprints, Segment
 
 
@@ -21,11 +24,11 @@ def _raise_failure(row: Row) -> None:
         raise row.cause if row.cause is not None else RuntimeError(row.error)
 
 
-def fingerprint_file(decoder: DecodeStage, printer: FingerprintStage, uri: str,
-                     video_id: str) -> dict[str, Fingerprints]:
-    """One file's fingerprints per modality of ``printer`` (empty where the file lacks that stream); raises the
-    file's failure. The stages are set up on first use and can be reused for the next file."""
-    (row,) = run_stages([decoder, printer], [MediaRow(uri, video_id)])
+def fingerprint_file(stages: Sequence[Stage[Any, Any]], uri: str, video_id: str) -> dict[str, Fingerprints]:
+    """One file's fingerprints per modality, by ``stages`` (:func:`fingerprinting_stages`; empty where the file lacks
+    that stream); raises the file's failure. The stages are set up on first use and can be reused for the next
+    file."""
+    (row,) = run_stages(stages, [MediaRow(uri, video_id)])
     _raise_failure(row)
     return row.prints
 
@@ -36,7 +39,7 @@ def match_file(cfg: MatchFileConfig, uri: str) -> list[Segment]:
     store = FingerprintStore(cfg.index)
     snapshot = store.require_catalog()
     store.check_versions(model_versions(cfg.model))
-    printing = [DecodeStage(cfg.media, cfg.model.modalities), FingerprintStage(cfg.model, cfg.model.query_steps())]
+    printing = fingerprinting_stages(cfg.media, cfg.model, cfg.model.query_steps())
     (printed,) = run_stages(printing, [MediaRow(uri, default_video_id(uri))])
     _raise_failure(printed)
     calibration = calibrate_catalog(store, cfg.match.per_modality(modalities), cfg.search)

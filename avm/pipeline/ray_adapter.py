@@ -55,16 +55,27 @@ def ray_session(opts: RayOptions) -> Iterator[None]:
             ray.shutdown()
 
 
+def _binary(chunks: list[memoryview]) -> pa.LargeBinaryArray:
+    """``chunks`` as one binary array, copied once through numpy (``pa.array`` keeps alive every memoryview it
+    converts, and with it the array it views: a worker would hold every file it ever decoded)."""
+    offsets = np.zeros(len(chunks) + 1, np.int64)
+    np.cumsum([c.nbytes for c in chunks], out=offsets[1:])
+    values = np.concatenate([np.frombuffer(c, np.uint8) for c in chunks if c.nbytes] or [np.zeros(0, np.uint8)])
+    return pa.LargeBinaryArray.from_buffers(pa.large_binary(), len(chunks),
+                                            [None, pa.py_buffer(offsets), pa.py_buffer(values)])
+
+
 def _to_batch(rows: list[Any]) -> pa.Table:
     """Rows as a table of one pickled row each; their numpy arrays travel as raw buffers beside the pickle."""
-    pickles, buffers = [], []
+    pickles, buffers, per_row = [], [], [0]
     for row in rows:
         found: list[pickle.PickleBuffer] = []
         # cloudpickle: rows of classes defined in a notebook or a script's __main__ travel too
         pickles.append(cloudpickle.dumps(row, protocol=5, buffer_callback=found.append))
-        buffers.append([b.raw() for b in found])
+        buffers += [b.raw() for b in found]
+        per_row.append(len(buffers))
     return pa.table({ROW_COLUMN: pa.array(pickles, pa.large_binary()),
-                     BUFFERS_COLUMN: pa.array(buffers, pa.list_(pa.large_binary()))})
+                     BUFFERS_COLUMN: pa.ListArray.from_arrays(pa.array(per_row, pa.int32()), _binary(buffers))})
 
 
 def _from_batch(batch: pa.Table) -> list[Any]:
@@ -80,15 +91,29 @@ class StageActor:
         self.stage = stage
         stage.setup()
 
-    def __call__(self, batch: pa.Table) -> pa.Table:
-        return _to_batch(self.stage.process(_from_batch(batch)))
+    def __call__(self, batch: pa.Table) -> Iterator[pa.Table]:
+        yield from _process(self.stage, batch)
 
 
-def _task(stage: Stage[Any, Any]) -> Callable[[pa.Table], pa.Table]:
+def _process(stage: Stage[Any, Any], batch: pa.Table) -> Iterator[pa.Table]:
+    """``stage``'s output of ``batch``: one table, or one per row as a streaming stage yields them (none when
+    there is no row yet). Ray pauses a task whose yielded blocks wait unread (two by default), so a decode worker
+    holds a few pieces of a long file, not the file."""
+    rows = stage.process(_from_batch(batch))
+    if stage.streams:
+        for row in rows:
+            yield _to_batch([row])
+        return
+    rows = list(rows)
+    if rows:
+        yield _to_batch(rows)
+
+
+def _task(stage: Stage[Any, Any]) -> Callable[[pa.Table], Iterator[pa.Table]]:
     """The function of one Ray task of ``stage``: set the stage up, process the batch."""
-    def run(batch: pa.Table) -> pa.Table:
+    def run(batch: pa.Table) -> Iterator[pa.Table]:
         stage.setup()
-        return _to_batch(stage.process(_from_batch(batch)))
+        yield from _process(stage, batch)
     run.__name__ = run.__qualname__ = stage.name  # Ray names the operator after it
     return run
 

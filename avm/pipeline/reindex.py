@@ -25,7 +25,7 @@ from avm.pipeline.ingest import model_versions
 from avm.pipeline.progress import Progress
 from avm.pipeline.ray_adapter import iter_rows, map_stage, ray_session, rows_dataset
 from avm.pipeline.rows import MediaRow
-from avm.pipeline.stages import DecodeStage, FingerprintStage
+from avm.pipeline.stages import fingerprinting_stages
 from avm.schema import fingerprint_table_name, segment_table_name
 
 log = logging.getLogger(__name__)
@@ -114,8 +114,8 @@ def _build(cfg: ReindexConfig, store: FingerprintStore, summary: ReindexSummary)
                 progress.add_total(len(todo))
                 log.info("reindex round %d: %d videos to fingerprint", summary.rounds, len(todo))
                 dataset = rows_dataset([MediaRow(u, v) for v, u in todo])
-                dataset = map_stage(dataset, DecodeStage(cfg.media, model.modalities, cfg.ray.decode))
-                dataset = map_stage(dataset, FingerprintStage(model, resources=cfg.ray.embed))
+                for stage in fingerprinting_stages(cfg.media, model, decode=cfg.ray.decode, embed=cfg.ray.embed):
+                    dataset = map_stage(dataset, stage)
                 for row in iter_rows(dataset):
                     if row.error:
                         summary.failures.append((row.video_id, row.error))

@@ -17,9 +17,19 @@ class MediaRow:
     video_id: str
 
 
+@dataclass(kw_only=True)
+class Part:
+    """Which part of its file a row is: a long file is decoded and fingerprinted in parts that travel apart.
+
+    ``parts`` is set on the file's last part only (0 on the others, which may come in any order)."""
+
+    part: int = 0
+    parts: int = 1
+
+
 @dataclass
-class DecodedRow(Row):
-    """One file decoded (``media`` is None when it failed)."""
+class DecodedRow(Part, Row):
+    """One file decoded, or one part of it (``media`` is None when it failed)."""
 
     uri: str
     video_id: str
@@ -33,8 +43,9 @@ class DecodedRow(Row):
 
 
 @dataclass
-class FingerprintedRow(Row):
-    """One file's interval fingerprints per configured modality (empty where the file lacks that stream)."""
+class FingerprintedRow(Part, Row):
+    """One file's interval fingerprints per configured modality (empty where the file lacks that stream), or
+    those of one part of it."""
 
     uri: str
     video_id: str

@@ -17,7 +17,7 @@ from avm.pipeline.ingest import model_versions
 from avm.pipeline.progress import Progress
 from avm.pipeline.ray_adapter import iter_rows, map_stage, ray_session, rows_dataset
 from avm.pipeline.rows import CatalogRow, MediaRow
-from avm.pipeline.stages import DecodeStage, FingerprintStage, QueryStage
+from avm.pipeline.stages import QueryStage, fingerprinting_stages
 from avm.types import Segment
 
 log = logging.getLogger(__name__)
@@ -78,8 +78,9 @@ def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None, only: Collect
     with ray_session(cfg.ray):
         dataset = rows_dataset(rows)
         if queries is not None:
-            dataset = map_stage(dataset, DecodeStage(cfg.media, cfg.model.modalities, cfg.ray.decode))
-            dataset = map_stage(dataset, FingerprintStage(cfg.model, cfg.model.query_steps(), cfg.ray.embed))
+            for stage in fingerprinting_stages(cfg.media, cfg.model, cfg.model.query_steps(), cfg.ray.decode,
+                                               cfg.ray.embed):
+                dataset = map_stage(dataset, stage)
         query = QueryStage(cfg.index, snapshot, calibration, cfg.match.fuse, cfg.search, modalities, cfg.ray.query)
         for result in iter_rows(map_stage(dataset, query)):
             if result.error:

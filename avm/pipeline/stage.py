@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Sequence
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -60,6 +60,8 @@ class Stage(ABC, Generic[In, Out]):
 
     name: ClassVar[str] = "stage"  # its key under ``ray`` in the config, and its operator's name on Ray
     default_resources: ClassVar[StageResources] = StageResources()  # what it asks for unless configured
+    # process() yields its rows as it makes them (e.g. the pieces of a long file): each travels on alone
+    streams: ClassVar[bool] = False
 
     def __init__(self, resources: StageResources | None = None) -> None:
         self.resources = resources or dataclasses.replace(self.default_resources)
@@ -68,13 +70,22 @@ class Stage(ABC, Generic[In, Out]):
         """Load what the stage needs (models, a store connection); called once per worker before process()."""
 
     @abstractmethod
-    def process(self, rows: list[In]) -> list[Out]:
-        """The output row of each input row, in order (a failed row carries its error)."""
+    def process(self, rows: list[In]) -> Iterable[Out]:
+        """The output rows of the input rows, in order (a failed row carries its error): one per input row, or
+        for some stages several (the pieces of a file) or none yet (parts waiting for the rest of their file)."""
 
 
-def run_stages(stages: Sequence[Stage[Any, Any]], rows: list[Any]) -> list[Any]:
-    """Run ``rows`` through ``stages`` one after another in this process (setup() once per stage, no Ray)."""
+def run_stages(stages: Sequence[Stage[Any, Any]], rows: Iterable[Any]) -> list[Any]:
+    """Run ``rows`` through ``stages`` in this process (setup() once per stage, no Ray). Each row goes through
+    every stage before the next is read, and so does each piece a stage yields: memory holds one piece at a time."""
     for stage in stages:
         stage.setup()
-        rows = stage.process(rows)
-    return rows
+    return list(_flow(stages, rows))
+
+
+def _flow(stages: Sequence[Stage[Any, Any]], rows: Iterable[Any]) -> Iterator[Any]:
+    if not stages:
+        yield from rows
+        return
+    for row in rows:
+        yield from _flow(stages[1:], stages[0].process([row]))

@@ -1,16 +1,19 @@
-"""The pipeline's stages: decode a file, fingerprint it, match a query against the catalog."""
+"""The pipeline's stages: decode a file, fingerprint it, put a long file's parts together, match a query against
+the catalog."""
 
 from __future__ import annotations
 
+import dataclasses
 import logging
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import numpy as np
 
 from avm.fingerprint import Fingerprinter, FingerprintOptions
 from avm.index import CatalogSnapshot, FingerprintStore, IndexOptions, SearchOptions
 from avm.match import Calibration, FuseOptions, ReferenceLookup, match_query, reference_lookup, stored_fingerprints
-from avm.media import DecodeOptions, MediaError, content_hash, decode
+from avm.media import DecodeOptions, MediaError, content_hash, decode, decode_pieces, is_long, probe
 from avm.pipeline.rows import CatalogRow, DecodedRow, FingerprintedRow, MediaRow, QueryResult
 from avm.pipeline.stage import Stage, StageResources
 from avm.types import Fingerprints
@@ -23,32 +26,42 @@ def _error_text(uri: str, exc: Exception) -> str:
 
 
 class DecodeStage(Stage[MediaRow, DecodedRow]):
-    """Input file → its content hash, probe results and decoded audio/frames."""
+    """Input file → its content hash, probe results and decoded audio/frames: one row, or for a long file
+    (``media.chunk_seconds``) one row per piece as it decodes, so that no worker holds the whole file."""
 
     name = "decode"
     default_resources = StageResources(cpus=1.0)  # one file per Ray task on one CPU
+    streams = True
 
     def __init__(self, opts: DecodeOptions, modalities: Sequence[str], resources: StageResources | None = None) -> None:
         super().__init__(resources)
         self.opts = opts
         self.modalities = tuple(modalities)
 
-    def process(self, rows: list[MediaRow]) -> list[DecodedRow]:
-        return [self._decode(row) for row in rows]
+    def process(self, rows: list[MediaRow]) -> Iterator[DecodedRow]:
+        for row in rows:
+            yield from self._decode(row)
 
-    def _decode(self, row: MediaRow) -> DecodedRow:
-        out = DecodedRow(row.uri, row.video_id)
+    def _decode(self, row: MediaRow) -> Iterator[DecodedRow]:
+        part = 0
         try:
-            out.content_hash = content_hash(row.uri) or ""
-            out.media = decode(row.uri, self.opts, modalities=self.modalities)
-        except Exception as exc:  # every failure becomes the row's error
-            out.fail(_error_text(row.uri, exc), exc)
-            log.warning("decode failed: %s", out.error)
-        return out
+            digest = content_hash(row.uri) or ""
+            info = probe(row.uri, self.opts.allowed_schemes, self.opts.allowed_formats)
+            if not is_long(info, self.opts):
+                yield DecodedRow(row.uri, row.video_id, digest, decode(row.uri, self.opts, info, self.modalities))
+                return
+            for piece in decode_pieces(row.uri, self.opts, info, self.modalities):
+                yield DecodedRow(row.uri, row.video_id, digest, piece, part=part, parts=part + 1 if piece.empty else 0)
+                part += 1
+        except Exception as exc:  # every failure becomes the row's error; the file's earlier parts are dropped
+            failed = DecodedRow(row.uri, row.video_id, part=part, parts=part + 1)
+            failed.fail(_error_text(row.uri, exc), exc)
+            log.warning("decode failed: %s", failed.error)
+            yield failed
 
 
 class FingerprintStage(Stage[DecodedRow, FingerprintedRow]):
-    """Decoded file → its interval fingerprints per modality (the decoded media is dropped).
+    """Decoded file (or part of one) → its interval fingerprints per modality (the decoded media is dropped).
 
     ``steps`` overrides the pooling step per modality (queries are fingerprinted at a finer step).
     """
@@ -78,7 +91,7 @@ class FingerprintStage(Stage[DecodedRow, FingerprintedRow]):
     def _fingerprint(self, row: DecodedRow) -> FingerprintedRow:
         out = FingerprintedRow(row.uri, row.video_id, row.content_hash, row.media.info if row.media else None,
                                model_versions=dict(self.fingerprinter.versions), error=row.error, cause=row.cause,
-                               damage=row.damage)
+                               damage=row.damage, part=row.part, parts=row.parts)
         prints: dict[str, Fingerprints] = {}
         if not row.error:
             try:
@@ -86,11 +99,58 @@ class FingerprintStage(Stage[DecodedRow, FingerprintedRow]):
             except Exception as exc:  # every failure becomes the row's error
                 out.fail(_error_text(row.uri, exc), exc)
                 log.warning("fingerprint failed: %s", out.error)
-            if not prints and not out.error:
-                short = MediaError(row.uri, "too short to fingerprint (no complete interval)")
-                out.fail(str(short), short)
         out.prints = {m: prints[m] if m in prints else self._empty(m) for m in self.opts.modalities}
         return out
+
+
+class AssembleStage(Stage[FingerprintedRow, FingerprintedRow]):
+    """The fingerprinted parts of each file → the file's one row, once every part has come (in any order).
+
+    A file fails when any of its parts failed, and when it gave no interval at all (too short)."""
+
+    name = "assemble"
+    # one actor, so that it sees every part of every file; it holds the fingerprints of unfinished files only
+    default_resources = StageResources(cpus=0.0, actors=1, batch_size=1)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.waiting: dict[tuple[str, str], list[FingerprintedRow]] = {}
+
+    def process(self, rows: list[FingerprintedRow]) -> list[FingerprintedRow]:
+        done = []
+        for row in rows:
+            parts = self.waiting.setdefault((row.uri, row.video_id), [])
+            parts.append(row)
+            total = max(p.parts for p in parts)
+            if total and len(parts) == total:
+                done.append(_whole_file(self.waiting.pop((row.uri, row.video_id))))
+        return done
+
+
+def fingerprinting_stages(media: DecodeOptions, model: FingerprintOptions, steps: dict[str, float] | None = None,
+                          decode: StageResources | None = None,
+                          embed: StageResources | None = None) -> list[Stage[Any, Any]]:
+    """The stages that turn input files into their fingerprints: decode, fingerprint, assemble a long file's parts
+    (``steps``: the pooling step per modality, e.g. queries'; ``decode``, ``embed``: their resources)."""
+    return [DecodeStage(media, model.modalities, decode), FingerprintStage(model, steps, embed), AssembleStage()]
+
+
+def _whole_file(parts: list[FingerprintedRow]) -> FingerprintedRow:
+    """One file's row from all of its parts."""
+    parts = sorted(parts, key=lambda p: p.part)
+    closing = parts[-1]
+    out = dataclasses.replace(closing, part=0, parts=1,
+                              info=next((p.info for p in parts if p.info is not None), None))
+    for part in parts:
+        if part.error:
+            out.fail(part.error, part.cause)
+    if len(parts) > 1:
+        out.prints = {m: Fingerprints.concat([p.prints[m] for p in parts if m in p.prints])
+                      for m in closing.prints}
+    if not out.error and not any(len(fp) for fp in out.prints.values()):
+        short = MediaError(out.uri, "too short to fingerprint (no complete interval)")
+        out.fail(str(short), short)
+    return out
 
 
 class QueryStage(Stage[FingerprintedRow | CatalogRow, QueryResult]):

@@ -12,7 +12,8 @@ import numpy as np
 from avm.index import FingerprintStore
 from avm.match import line_track, stored_fingerprints
 from avm.pipeline.inprocess import fingerprint_file
-from avm.pipeline.stages import DecodeStage, FingerprintStage
+from avm.pipeline.stage import Stage
+from avm.pipeline.stages import fingerprinting_stages
 from avm.review.config import ReviewConfig
 from avm.types import Fingerprints, Segment
 
@@ -31,16 +32,15 @@ class SimilarityTracks:
     def __init__(self, cfg: ReviewConfig, store: FingerprintStore) -> None:
         self.cfg, self.store = cfg, store
         self._lock = threading.Lock()  # one file decoded and embedded at a time (the models are shared)
-        self._stages: tuple[DecodeStage, FingerprintStage] | None = None
+        self._stages: list[Stage[Any, Any]] | None = None
         self.file_prints = functools.lru_cache(maxsize=QUERY_PRINTS_CACHED)(self._file_prints)
 
     def _file_prints(self, uri: str, video_id: str) -> dict[str, Fingerprints]:
         with self._lock:
             if self._stages is None:
                 model = self.cfg.model
-                self._stages = (DecodeStage(self.cfg.media, model.modalities),
-                                FingerprintStage(model, model.query_steps()))
-            return fingerprint_file(*self._stages, uri, video_id)
+                self._stages = fingerprinting_stages(self.cfg.media, model, model.query_steps())
+            return fingerprint_file(self._stages, uri, video_id)
 
     def query_prints(self, pair: Segment, query_uri: str | None, catalog_uri: str | None) -> dict[str, Fingerprints]:
         """The query's fingerprints per modality: stored when the query is that catalog video, else its file's."""

@@ -1,0 +1,160 @@
+"""Decode a long file in overlapping pieces of bounded length, so that memory does not grow with the file.
+
+Each stream is read from one ffmpeg pipe, as it decodes, into pieces of ``chunk_seconds`` with
+``chunk_margin_seconds`` of the stream on each side: the same samples and frames as one whole decode, never more
+than one piece (and its margins) held at once. The pieces of one stream come in order, then those of the next;
+the last piece of the file holds no samples and says whether the file was damaged.
+"""
+
+from __future__ import annotations
+
+import math
+import threading
+import time
+from collections.abc import Iterator, Sequence
+
+import ffmpeg
+import numpy as np
+
+from avm.media.decode import (
+    DecodedMedia,
+    DecodeOptions,
+    Span,
+    audio_output,
+    file_damage,
+    finish_ffmpeg,
+    frames_output,
+    probed_seconds,
+    remove_black_bars,
+    shortfall,
+    start_ffmpeg,
+    too_slow,
+)
+from avm.media.probe import MediaInfo
+
+
+class _Pipe:
+    """One ffmpeg run read piece by piece. Its error output is drained by a thread (a full pipe would stall
+    ffmpeg), and the time spent waiting for its output is bounded by ``budget`` seconds: ffmpeg is killed when
+    that runs out (waiting for the reader, e.g. for the fingerprinting of the previous piece, does not count)."""
+
+    def __init__(self, stream: ffmpeg.nodes.OutputStream, uri: str, opts: DecodeOptions, budget: list[float]) -> None:
+        self.uri, self.opts, self.budget = uri, opts, budget
+        self.proc = start_ffmpeg(stream)
+        self.err = b""
+        self.timed_out = False
+        self._drain = threading.Thread(target=self._read_errors, daemon=True)
+        self._drain.start()
+
+    def _read_errors(self) -> None:
+        self.err = self.proc.stderr.read()
+
+    def _kill(self) -> None:
+        self.timed_out = True
+        self.proc.kill()
+
+    def read(self, n_bytes: int) -> bytes:
+        """Up to ``n_bytes`` of output (fewer only at its end)."""
+        watchdog = None
+        if self.opts.decode_timeout_seconds:
+            if self.budget[0] <= 0:
+                raise too_slow(self.uri, self.opts)
+            watchdog = threading.Timer(self.budget[0], self._kill)
+            watchdog.start()
+        started = time.monotonic()
+        try:
+            data = self.proc.stdout.read(n_bytes)
+        finally:
+            if watchdog is not None:
+                watchdog.cancel()
+            self.budget[0] -= time.monotonic() - started
+        if self.timed_out:
+            raise too_slow(self.uri, self.opts)
+        return data
+
+    def close(self) -> list[str]:
+        """Wait for ffmpeg to end; its error lines (MediaError when it failed)."""
+        self.proc.stdout.close()
+        self.proc.wait()
+        self._drain.join()
+        return finish_ffmpeg(self.proc, self.uri, self.opts, self.err)
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+        self.proc.wait()
+        self._drain.join()
+
+
+def _spans(pipe: _Pipe, unit_bytes: int, dtype: type, shape: tuple[int, ...], chunk: int,
+           margin: int) -> Iterator[tuple[Span, np.ndarray]]:
+    """The stream of ``pipe`` (units of ``unit_bytes`` each, ``shape`` per unit) in pieces answering for
+    ``chunk`` units each, with up to ``margin`` units on each side."""
+    held, first, keep_start = np.zeros((0, *shape), dtype), 0, 0
+    ended = False
+    while True:
+        keep_stop = keep_start + chunk
+        wanted = keep_stop + margin - (first + len(held))
+        if wanted > 0 and not ended:
+            raw = pipe.read(wanted * unit_bytes)
+            ended = len(raw) < wanted * unit_bytes
+            usable = len(raw) // unit_bytes * unit_bytes
+            more = np.frombuffer(raw[:usable], dtype).reshape(-1, *shape)
+            held = np.concatenate([held, more]) if len(held) else more
+        end = first + len(held)
+        if end <= keep_start:
+            return
+        yield Span(first, keep_start, min(keep_stop, end), last=ended), held
+        if ended and end <= keep_stop:
+            return
+        keep_start = keep_stop
+        drop = keep_start - margin - first
+        held, first = held[drop:], first + drop
+
+
+def decode_pieces(uri: str, opts: DecodeOptions, info: MediaInfo,
+                  modalities: Sequence[str] = ("audio", "visual")) -> Iterator[DecodedMedia]:
+    """``uri`` decoded in pieces: each holds one stream's samples or frames and its :class:`Span`; the last holds
+    neither and carries the file's ``damage``. Bars are cropped per piece. MediaError as :func:`decode` raises it
+    (after the pieces that decoded: a consumer drops them)."""
+    budget = [opts.decode_timeout_seconds]
+    errors: list[str] = []
+    shortfalls: list[str | None] = []
+    decoded = False
+    if "audio" in modalities and info.has_audio:
+        rate = opts.sample_rate
+        pipe = _Pipe(audio_output(uri, opts), uri, opts, budget)
+        samples = 0
+        try:
+            for span, wave in _spans(pipe, 4, np.float32, (), int(opts.chunk_seconds * rate),
+                                     int(math.ceil(opts.chunk_margin_seconds * rate))):
+                samples = span.first + len(wave)
+                yield DecodedMedia(info, wave, rate, None, opts.frame_rate, audio_span=span)
+            errors += pipe.close()
+        finally:
+            pipe.kill()
+        decoded = decoded or samples > 0
+        shortfalls.append(shortfall("audio", samples / rate, probed_seconds(info, "audio"), opts))
+    if "visual" in modalities and info.has_video:
+        rate, size = opts.frame_rate, opts.frame_size
+        pipe = _Pipe(frames_output(uri, opts, rate), uri, opts, budget)
+        n_frames = 0
+        try:
+            for span, raw in _spans(pipe, size * size, np.uint8, (size, size), int(round(opts.chunk_seconds * rate)),
+                                    int(math.ceil(opts.chunk_margin_seconds * rate))):
+                n_frames = span.first + len(raw)
+                frames, crop = remove_black_bars(raw, opts.bar_threshold, opts.max_bar_fraction)
+                yield DecodedMedia(info, None, opts.sample_rate, frames, rate, crop=crop, frames_span=span)
+            errors += pipe.close()
+        finally:
+            pipe.kill()
+        decoded = decoded or n_frames > 0
+        shortfalls.append(shortfall("video", n_frames / rate, probed_seconds(info, "video"), opts, slack=1 / rate))
+    damage = file_damage(uri, opts, shortfalls, errors, decoded)
+    yield DecodedMedia(info, None, opts.sample_rate, None, opts.frame_rate, damage=damage)
+
+
+def is_long(info: MediaInfo, opts: DecodeOptions) -> bool:
+    """Whether ``info``'s file is decoded in pieces (probed longer than ``opts.chunk_seconds``)."""
+    return bool(opts.chunk_seconds) and info.duration > opts.chunk_seconds
+

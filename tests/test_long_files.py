@@ -1,0 +1,71 @@
+"""Long files decoded and fingerprinted in pieces (``media.chunk_seconds``) give the whole file's fingerprints,
+in this process and on real Ray, and fail as one file."""
+
+from __future__ import annotations
+
+import weakref
+
+import numpy as np
+import pytest
+
+from avm.fingerprint import FingerprintOptions
+from avm.media import DecodeOptions
+from avm.pipeline import FingerprintedRow, MediaRow, fingerprinting_stages, run_stages
+from avm.pipeline.ray_adapter import _from_batch, _to_batch, iter_rows, map_stage, rows_dataset
+from avm.types import Fingerprints
+
+PIECES = DecodeOptions(chunk_seconds=4, chunk_margin_seconds=3)  # the 8-12 s test files: 2-3 pieces per stream
+
+
+def _same_prints(a: FingerprintedRow, b: FingerprintedRow) -> None:
+    assert not a.error and not b.error and a.prints.keys() == b.prints.keys()
+    assert any(len(fp) for fp in a.prints.values())
+    for m in a.prints:
+        assert np.array_equal(a.prints[m].t_start, b.prints[m].t_start), m
+        assert np.array_equal(a.prints[m].t_end, b.prints[m].t_end), m
+        # the same embeddings, up to float16 rounding of the stored vectors
+        assert len(a.prints[m]) == 0 or np.abs(a.prints[m].vectors.astype(np.float32) - b.prints[m].vectors.astype(np.float32)).max() < 2e-3
+
+
+@pytest.mark.parametrize("queries", [False, True])
+def test_a_file_in_pieces_gives_the_whole_files_fingerprints(media_dir, queries):
+    model = FingerprintOptions()
+    steps = model.query_steps() if queries else None  # a scan's finer step keeps its grid across pieces
+    files = [MediaRow(str(media_dir / name), name) for name in ("av.mp4", "video_only.mp4")]
+    whole = run_stages(fingerprinting_stages(DecodeOptions(), model, steps), files)
+    pieces = run_stages(fingerprinting_stages(PIECES, model, steps), files)
+    for a, b in zip(whole, pieces, strict=True):
+        _same_prints(a, b)
+        assert (b.part, b.parts, b.damage, b.info.duration) == (0, 1, "", a.info.duration)
+
+
+def test_margins_too_short_for_the_models_fail_the_file_with_the_setting_named(media_dir):
+    short = DecodeOptions(chunk_seconds=4, chunk_margin_seconds=0.5)
+    (row,) = run_stages(fingerprinting_stages(short, FingerprintOptions()), [MediaRow(str(media_dir / "av.mp4"), "av")])
+    assert "av.mp4" in row.error and "media.chunk_margin_seconds is shorter than" in row.error
+
+
+def test_on_ray_the_pieces_travel_apart_and_come_together_as_one_row_per_file(media_dir, local_ray):
+    model = FingerprintOptions()
+    names = ["av.mp4", "text.mp4", "audio_only.m4a", "video_only.mp4"]
+    files = [MediaRow(str(media_dir / name), name) for name in names]
+    dataset = rows_dataset(files)
+    for stage in fingerprinting_stages(PIECES, model):
+        dataset = map_stage(dataset, stage)
+    rows = {row.video_id: row for row in iter_rows(dataset)}
+    assert sorted(rows) == sorted(names)  # one row per file, whatever its pieces
+    assert "text.mp4: not a readable media file" in rows["text.mp4"].error
+    whole = run_stages(fingerprinting_stages(DecodeOptions(), model), [f for f in files if f.video_id != "text.mp4"])
+    for expected in whole:
+        _same_prints(expected, rows[expected.video_id])
+
+
+def test_rows_sent_between_workers_do_not_keep_their_arrays_alive():
+    wave = np.zeros(16000 * 60, np.float32)
+    alive = weakref.ref(wave)
+    batch = _to_batch([Fingerprints("audio", np.zeros(0, np.float32), np.zeros(0, np.float32), np.zeros((0, 4)), ""),
+                       {"wave": wave, "empty": np.zeros(0, np.float32)}])
+    empty, received = _from_batch(batch)
+    assert np.array_equal(received["wave"], wave) and len(received["empty"]) == 0 and len(empty) == 0
+    del wave, received, batch
+    assert alive() is None  # a worker that decodes file after file holds none of them
