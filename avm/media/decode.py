@@ -59,6 +59,12 @@ class DecodeOptions:
                      "chunk_margin_seconds"):
             if getattr(self, name) < 0:
                 raise ValueError(f"media.{name} must be >= 0, not {getattr(self, name)}")
+        if self.chunk_seconds:  # whole seconds keep every piece on the frame and step grids of the models
+            whole = float(self.chunk_seconds).is_integer() and float(self.chunk_margin_seconds).is_integer()
+            if not whole or not 1 <= self.chunk_margin_seconds < self.chunk_seconds:
+                raise ValueError(f"media.chunk_seconds ({self.chunk_seconds:g}) and media.chunk_margin_seconds "
+                                 f"({self.chunk_margin_seconds:g}) must be whole seconds, the margin at least 1 and "
+                                 f"less than the chunk (or chunk_seconds=0: files are decoded whole)")
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ the last piece of the file holds no samples and says whether the file was damage
 from __future__ import annotations
 
 import math
+import subprocess
 import threading
 import time
 from collections.abc import Iterator, Sequence
@@ -73,9 +74,13 @@ class _Pipe:
         return data
 
     def close(self) -> list[str]:
-        """Wait for ffmpeg to end; its error lines (MediaError when it failed)."""
+        """Wait for ffmpeg to end (within what is left of the time limit); its error lines (MediaError when it
+        failed)."""
         self.proc.stdout.close()
-        self.proc.wait()
+        try:
+            self.proc.wait(timeout=max(self.budget[0], 1.0) if self.opts.decode_timeout_seconds else None)
+        except subprocess.TimeoutExpired:
+            raise too_slow(self.uri, self.opts) from None
         self._drain.join()
         return finish_ffmpeg(self.proc, self.uri, self.opts, self.err)
 
@@ -115,7 +120,8 @@ def _spans(pipe: _Pipe, unit_bytes: int, dtype: type, shape: tuple[int, ...], ch
 def decode_pieces(uri: str, opts: DecodeOptions, info: MediaInfo,
                   modalities: Sequence[str] = ("audio", "visual")) -> Iterator[DecodedMedia]:
     """``uri`` decoded in pieces: each holds one stream's samples or frames and its :class:`Span`; the last holds
-    neither and carries the file's ``damage``. Bars are cropped per piece. MediaError as :func:`decode` raises it
+    neither and carries the file's ``damage``. Black bars are found in each piece's own frames (a piece lasts
+    ``chunk_seconds``: a film's letterbox is found in every piece alike). MediaError as :func:`decode` raises it
     (after the pieces that decoded: a consumer drops them)."""
     budget = [opts.decode_timeout_seconds]
     errors: list[str] = []

@@ -97,8 +97,9 @@ class StageActor:
 
 def _process(stage: Stage[Any, Any], batch: pa.Table) -> Iterator[pa.Table]:
     """``stage``'s output of ``batch``: one table, or one per row as a streaming stage yields them (none when
-    there is no row yet). Ray pauses a task whose yielded blocks wait unread (two by default), so a decode worker
-    holds a few pieces of a long file, not the file."""
+    there is no row yet). Ray merges the tables a task yields into blocks of up to ``target_max_block_size``
+    (128 MiB) and pauses the task while two of its blocks wait unread, so a decode worker holds a few pieces of a
+    long file, not the file."""
     rows = stage.process(_from_batch(batch))
     if stage.streams:
         for row in rows:

@@ -21,10 +21,12 @@ class MediaRow:
 class Part:
     """Which part of its file a row is: a long file is decoded and fingerprinted in parts that travel apart.
 
-    ``parts`` is set on the file's last part only (0 on the others, which may come in any order)."""
+    ``parts`` is set on the file's last part only (0 on the others, which may come in any order); ``token`` tells
+    the parts of one decode of a file from those of another (the same file listed twice)."""
 
     part: int = 0
     parts: int = 1
+    token: str = ""
 
 
 @dataclass

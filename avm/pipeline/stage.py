@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from abc import ABC, abstractmethod
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Generator, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any, ClassVar, Generic, TypeVar
 
@@ -88,4 +88,9 @@ def _flow(stages: Sequence[Stage[Any, Any]], rows: Iterable[Any]) -> Iterator[An
         yield from rows
         return
     for row in rows:
-        yield from _flow(stages[1:], stages[0].process([row]))
+        out = stages[0].process([row])
+        try:
+            yield from _flow(stages[1:], out)
+        finally:
+            if isinstance(out, Generator):
+                out.close()  # a stage that streams stops (and its ffmpeg with it) when a later one fails

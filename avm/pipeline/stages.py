@@ -3,8 +3,10 @@ the catalog."""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import uuid
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -43,18 +45,20 @@ class DecodeStage(Stage[MediaRow, DecodedRow]):
             yield from self._decode(row)
 
     def _decode(self, row: MediaRow) -> Iterator[DecodedRow]:
-        part = 0
+        part, digest, token = 0, "", uuid.uuid4().hex  # token: this decode of the file, apart from another of it
         try:
             digest = content_hash(row.uri) or ""
             info = probe(row.uri, self.opts.allowed_schemes, self.opts.allowed_formats)
             if not is_long(info, self.opts):
                 yield DecodedRow(row.uri, row.video_id, digest, decode(row.uri, self.opts, info, self.modalities))
                 return
-            for piece in decode_pieces(row.uri, self.opts, info, self.modalities):
-                yield DecodedRow(row.uri, row.video_id, digest, piece, part=part, parts=part + 1 if piece.empty else 0)
-                part += 1
+            with contextlib.closing(decode_pieces(row.uri, self.opts, info, self.modalities)) as pieces:
+                for piece in pieces:
+                    yield DecodedRow(row.uri, row.video_id, digest, piece, part=part,
+                                     parts=part + 1 if piece.empty else 0, token=token)
+                    part += 1
         except Exception as exc:  # every failure becomes the row's error; the file's earlier parts are dropped
-            failed = DecodedRow(row.uri, row.video_id, part=part, parts=part + 1)
+            failed = DecodedRow(row.uri, row.video_id, digest, part=part, parts=part + 1, token=token)
             failed.fail(_error_text(row.uri, exc), exc)
             log.warning("decode failed: %s", failed.error)
             yield failed
@@ -91,7 +95,7 @@ class FingerprintStage(Stage[DecodedRow, FingerprintedRow]):
     def _fingerprint(self, row: DecodedRow) -> FingerprintedRow:
         out = FingerprintedRow(row.uri, row.video_id, row.content_hash, row.media.info if row.media else None,
                                model_versions=dict(self.fingerprinter.versions), error=row.error, cause=row.cause,
-                               damage=row.damage, part=row.part, parts=row.parts)
+                               damage=row.damage, part=row.part, parts=row.parts, token=row.token)
         prints: dict[str, Fingerprints] = {}
         if not row.error:
             try:
@@ -114,16 +118,19 @@ class AssembleStage(Stage[FingerprintedRow, FingerprintedRow]):
 
     def __init__(self) -> None:
         super().__init__()
-        self.waiting: dict[tuple[str, str], list[FingerprintedRow]] = {}
+        self.waiting: dict[str, list[FingerprintedRow]] = {}
 
     def process(self, rows: list[FingerprintedRow]) -> list[FingerprintedRow]:
         done = []
         for row in rows:
-            parts = self.waiting.setdefault((row.uri, row.video_id), [])
+            if row.parts == 1:
+                done.append(_whole_file([row]))
+                continue
+            parts = self.waiting.setdefault(row.token, [])
             parts.append(row)
             total = max(p.parts for p in parts)
             if total and len(parts) == total:
-                done.append(_whole_file(self.waiting.pop((row.uri, row.video_id))))
+                done.append(_whole_file(self.waiting.pop(row.token)))
         return done
 
 
@@ -139,7 +146,7 @@ def _whole_file(parts: list[FingerprintedRow]) -> FingerprintedRow:
     """One file's row from all of its parts."""
     parts = sorted(parts, key=lambda p: p.part)
     closing = parts[-1]
-    out = dataclasses.replace(closing, part=0, parts=1,
+    out = dataclasses.replace(closing, part=0, parts=1, token="",
                               info=next((p.info for p in parts if p.info is not None), None))
     for part in parts:
         if part.error:
