@@ -12,6 +12,7 @@ from avm.fingerprint import FingerprintOptions
 from avm.media import DecodeOptions
 from avm.pipeline import FingerprintedRow, MediaRow, fingerprinting_stages, run_stages
 from avm.pipeline.ray_adapter import _from_batch, _to_batch, iter_rows, map_stage, rows_dataset
+from avm.pipeline.rows import CatalogRow, lost_inputs
 from avm.types import Fingerprints
 
 PIECES = DecodeOptions(chunk_seconds=4, chunk_margin_seconds=3)  # the 8-12 s test files: 2-3 pieces per stream
@@ -79,3 +80,13 @@ def test_rows_sent_between_workers_do_not_keep_their_arrays_alive():
     assert np.array_equal(received["wave"], wave) and len(received["empty"]) == 0 and len(empty) == 0
     del wave, received, batch
     assert alive() is None  # a worker that decodes file after file holds none of them
+
+
+def test_inputs_whose_rows_never_came_back_are_named_as_failed():
+    """A worker lost with the parts it held leaves no row: the job names each such input with its file."""
+    sent = [MediaRow("/media/a.mp4", "a"), MediaRow("/media/b.mp4", "b"), CatalogRow("c")]
+    lost = lost_inputs(sent, came_back={"a"})
+    assert [video_id for video_id, _ in lost] == ["b", "c"]
+    assert lost[0][1].startswith("/media/b.mp4: no result came back from the workers")
+    assert lost[1][1].startswith("c: no result came back") and "run the job again" in lost[1][1]
+    assert lost_inputs(sent, came_back={"a", "b", "c"}) == []

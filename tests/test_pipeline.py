@@ -114,14 +114,18 @@ def _catalog_state(store: FingerprintStore, video_ids: set[str]) -> dict[str, tu
     return state
 
 
-def test_an_ingest_killed_part_way_and_run_again_ends_as_one_clean_run(catalog, media_dir, tmp_path):
-    """``avm ingest`` is SIGKILLed once its first fingerprints are committed; the re-run heals the store."""
+@pytest.mark.parametrize("pieces", [{}, {"media.chunk_seconds": 4, "media.chunk_margin_seconds": 3}],
+                         ids=["whole_files", "in_pieces"])
+def test_an_ingest_killed_part_way_and_run_again_ends_as_one_clean_run(catalog, media_dir, tmp_path, pieces):
+    """``avm ingest`` is SIGKILLed once its first fingerprints are committed; the re-run heals the store. Files
+    decoded in pieces (8-12 s files in 4 s pieces) end as the whole files of a clean run do."""
     clean_cfg, _, _ = catalog
     avm = shutil.which("avm") or str(Path(sys.executable).parent / "avm")
     # one commit per file, so that the kill lands between commits of one run
-    job = subprocess.Popen([avm, "ingest", f"input={media_dir}", f"paths.output_dir={tmp_path}", "write_batch_rows=1"],
+    job = subprocess.Popen([avm, "ingest", f"input={media_dir}", f"paths.output_dir={tmp_path}", "write_batch_rows=1",
+                            *(f"{k}={v}" for k, v in pieces.items())],
                            cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
-    cfg = job_config("ingest", IngestConfig, tmp_path, input=str(media_dir))
+    cfg = job_config("ingest", IngestConfig, tmp_path, input=str(media_dir), **pieces)
     deadline = time.monotonic() + 300
     while job.poll() is None and time.monotonic() < deadline:
         if (cfg.index.uri and Path(cfg.index.uri).exists()

@@ -52,7 +52,10 @@ def test_three_ingests_a_scan_and_a_takedown_at_once(media_dir, tmp_path):
         path.write_text("uri,video_id\n" + "".join(f"{files[i]},{i}\n" for i in ids))
         manifests.append(path)
     query = excerpt(media_dir / "av.mp4", tmp_path / "upload.mp4", start=2, length=8)
-    jobs = [_avm("ingest", f"input={m}", "write_batch_rows=50", *common, cwd=tmp_path) for m in manifests]
+    # the second ingest decodes in pieces (4 s, 3 s margins): its files must end as those of the whole-file ingests
+    pieces = ([], ["media.chunk_seconds=4", "media.chunk_margin_seconds=3"], [])
+    jobs = [_avm("ingest", f"input={m}", "write_batch_rows=50", *common, *p, cwd=tmp_path)
+            for m, p in zip(manifests, pieces, strict=True)]
     jobs.append(_avm("scan", f"queries={query}", f"output_dir={tmp_path / 'scan'}", *common, cwd=tmp_path))
     jobs.append(_avm("delete", "ids=[victim]", "reason=soak test", *common, cwd=tmp_path))
     outputs = [job.communicate(timeout=900)[0] for job in jobs]

@@ -97,14 +97,14 @@ def shortlisted_hits(prints: Fingerprints, candidates: Sequence[str], references
     found = [(r, p) for r in candidates if (p := references(prints.modality, r)) is not None and len(p)]
     if not found or not len(rows):
         return Hits.empty(), stride
-    stored = np.concatenate([p.vectors for _, p in found]).astype(np.float32)
+    stored = Fingerprints.concat([p for _, p in found])
     owner = np.concatenate([np.full(len(p), r, dtype=object) for r, p in found])
-    t_start, t_end = (np.concatenate([getattr(p, a) for _, p in found]).astype(np.float32) for a in ("t_start", "t_end"))
-    similarity = prints.vectors[rows].astype(np.float32) @ stored.T
+    similarity = prints.vectors[rows].astype(np.float32) @ stored.vectors.astype(np.float32).T
     k = min(search.k, similarity.shape[1])
     top = np.argpartition(-similarity, k - 1, axis=1)[:, :k]
     flat = top.ravel()
-    return Hits(np.repeat(rows, k).astype(np.int32), owner[flat], t_start[flat], t_end[flat],
+    return Hits(np.repeat(rows, k).astype(np.int32), owner[flat], stored.t_start[flat].astype(np.float32),
+                stored.t_end[flat].astype(np.float32),
                 np.take_along_axis(similarity, top, 1).ravel().astype(np.float32)), stride
 
 

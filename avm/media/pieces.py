@@ -12,7 +12,8 @@ import math
 import subprocess
 import threading
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Generator, Iterator, Sequence
+from dataclasses import dataclass
 
 import ffmpeg
 import numpy as np
@@ -91,10 +92,11 @@ class _Pipe:
         self._drain.join()
 
 
-def _spans(pipe: _Pipe, unit_bytes: int, dtype: type, shape: tuple[int, ...], chunk: int,
+def _spans(pipe: _Pipe, dtype: type, shape: tuple[int, ...], chunk: int,
            margin: int) -> Iterator[tuple[Span, np.ndarray]]:
-    """The stream of ``pipe`` (units of ``unit_bytes`` each, ``shape`` per unit) in pieces answering for
+    """The stream of ``pipe`` (units of ``dtype`` and ``shape``: a sample, a frame) in pieces answering for
     ``chunk`` units each, with up to ``margin`` units on each side."""
+    unit_bytes = np.dtype(dtype).itemsize * math.prod(shape)
     held, first, keep_start = np.zeros((0, *shape), dtype), 0, 0
     ended = False
     while True:
@@ -103,8 +105,8 @@ def _spans(pipe: _Pipe, unit_bytes: int, dtype: type, shape: tuple[int, ...], ch
         if wanted > 0 and not ended:
             raw = pipe.read(wanted * unit_bytes)
             ended = len(raw) < wanted * unit_bytes
-            usable = len(raw) // unit_bytes * unit_bytes
-            more = np.frombuffer(raw[:usable], dtype).reshape(-1, *shape)
+            whole_units = len(raw) // unit_bytes
+            more = np.frombuffer(raw, dtype, count=whole_units * math.prod(shape)).reshape(whole_units, *shape)
             held = np.concatenate([held, more]) if len(held) else more
         end = first + len(held)
         if end <= keep_start:
@@ -117,45 +119,66 @@ def _spans(pipe: _Pipe, unit_bytes: int, dtype: type, shape: tuple[int, ...], ch
         held, first = held[drop:], first + drop
 
 
+@dataclass
+class _Stream:
+    """One stream to read in pieces: what ffmpeg outputs, its units (a sample, a frame) per second, their layout,
+    and how a piece of them becomes a :class:`DecodedMedia`."""
+
+    kind: str  # "audio" or "video", as the shortfall names it
+    output: ffmpeg.nodes.OutputStream
+    rate: float
+    dtype: type
+    shape: tuple[int, ...]
+    piece: Callable[[Span, np.ndarray], DecodedMedia]
+    slack: float = 0.0  # seconds of shortfall tolerated beyond the options' (a frame's rounding)
+
+
+def _read(stream: _Stream, uri: str, opts: DecodeOptions, info: MediaInfo, budget: list[float],
+          errors: list[str], shortfalls: list[str | None]) -> Generator[DecodedMedia, None, int]:
+    """The pieces of one stream; its ffmpeg error lines and its shortfall are added to ``errors`` and
+    ``shortfalls``. Returns the units decoded."""
+    pipe = _Pipe(stream.output, uri, opts, budget)
+    units = 0
+    try:
+        for span, held in _spans(pipe, stream.dtype, stream.shape, int(round(opts.chunk_seconds * stream.rate)),
+                                 int(math.ceil(opts.chunk_margin_seconds * stream.rate))):
+            units = span.first + len(held)
+            yield stream.piece(span, held)
+        errors += pipe.close()
+    finally:
+        pipe.kill()
+    shortfalls.append(shortfall(stream.kind, units / stream.rate, probed_seconds(info, stream.kind), opts,
+                                slack=stream.slack))
+    return units
+
+
 def decode_pieces(uri: str, opts: DecodeOptions, info: MediaInfo,
                   modalities: Sequence[str] = ("audio", "visual")) -> Iterator[DecodedMedia]:
     """``uri`` decoded in pieces: each holds one stream's samples or frames and its :class:`Span`; the last holds
     neither and carries the file's ``damage``. Black bars are found in each piece's own frames (a piece lasts
     ``chunk_seconds``: a film's letterbox is found in every piece alike). MediaError as :func:`decode` raises it
     (after the pieces that decoded: a consumer drops them)."""
+
+    def samples(span: Span, wave: np.ndarray) -> DecodedMedia:
+        return DecodedMedia(info, wave, opts.sample_rate, None, opts.frame_rate, audio_span=span)
+
+    def frames(span: Span, raw: np.ndarray) -> DecodedMedia:
+        kept, crop = remove_black_bars(raw, opts.bar_threshold, opts.max_bar_fraction)
+        return DecodedMedia(info, None, opts.sample_rate, kept, opts.frame_rate, crop=crop, frames_span=span)
+
+    streams = []
+    if "audio" in modalities and info.has_audio:
+        streams.append(_Stream("audio", audio_output(uri, opts), opts.sample_rate, np.float32, (), samples))
+    if "visual" in modalities and info.has_video:
+        size = opts.frame_size
+        streams.append(_Stream("video", frames_output(uri, opts, opts.frame_rate), opts.frame_rate, np.uint8,
+                               (size, size), frames, slack=1 / opts.frame_rate))
     budget = [opts.decode_timeout_seconds]
     errors: list[str] = []
     shortfalls: list[str | None] = []
     decoded = False
-    if "audio" in modalities and info.has_audio:
-        rate = opts.sample_rate
-        pipe = _Pipe(audio_output(uri, opts), uri, opts, budget)
-        samples = 0
-        try:
-            for span, wave in _spans(pipe, 4, np.float32, (), int(opts.chunk_seconds * rate),
-                                     int(math.ceil(opts.chunk_margin_seconds * rate))):
-                samples = span.first + len(wave)
-                yield DecodedMedia(info, wave, rate, None, opts.frame_rate, audio_span=span)
-            errors += pipe.close()
-        finally:
-            pipe.kill()
-        decoded = decoded or samples > 0
-        shortfalls.append(shortfall("audio", samples / rate, probed_seconds(info, "audio"), opts))
-    if "visual" in modalities and info.has_video:
-        rate, size = opts.frame_rate, opts.frame_size
-        pipe = _Pipe(frames_output(uri, opts, rate), uri, opts, budget)
-        n_frames = 0
-        try:
-            for span, raw in _spans(pipe, size * size, np.uint8, (size, size), int(round(opts.chunk_seconds * rate)),
-                                    int(math.ceil(opts.chunk_margin_seconds * rate))):
-                n_frames = span.first + len(raw)
-                frames, crop = remove_black_bars(raw, opts.bar_threshold, opts.max_bar_fraction)
-                yield DecodedMedia(info, None, opts.sample_rate, frames, rate, crop=crop, frames_span=span)
-            errors += pipe.close()
-        finally:
-            pipe.kill()
-        decoded = decoded or n_frames > 0
-        shortfalls.append(shortfall("video", n_frames / rate, probed_seconds(info, "video"), opts, slack=1 / rate))
+    for stream in streams:
+        decoded = (yield from _read(stream, uri, opts, info, budget, errors, shortfalls)) > 0 or decoded
     damage = file_damage(uri, opts, shortfalls, errors, decoded)
     yield DecodedMedia(info, None, opts.sample_rate, None, opts.frame_rate, damage=damage)
 

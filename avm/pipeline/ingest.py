@@ -16,7 +16,7 @@ from avm.media.source import local_path
 from avm.pipeline.config import IngestConfig
 from avm.pipeline.progress import Progress
 from avm.pipeline.ray_adapter import iter_rows, map_stage, ray_session, rows_dataset
-from avm.pipeline.rows import FingerprintedRow, MediaRow
+from avm.pipeline.rows import FingerprintedRow, MediaRow, lost_inputs
 from avm.pipeline.stages import fingerprinting_stages
 from avm.schema import (
     LIVE_STATUSES,
@@ -146,14 +146,20 @@ def run_ingest(cfg: IngestConfig, entries: list[ManifestEntry]) -> IngestSummary
     writer = BatchedWriter(store, current, cfg.write_batch_rows)
     progress = Progress("ingest", len(todo))
     if todo:
+        inputs, came_back = [MediaRow(e.uri, e.video_id) for e in todo], set()
         with ray_session(cfg.ray):
-            dataset = rows_dataset([MediaRow(e.uri, e.video_id) for e in todo])
+            dataset = rows_dataset(inputs)
             for stage in fingerprinting_stages(cfg.media, cfg.model, decode=cfg.ray.decode, embed=cfg.ray.embed):
                 dataset = map_stage(dataset, stage)
             for row in iter_rows(dataset):
+                came_back.add(row.video_id)
                 _store_one(row, writer, hash_owner, summary, replacing)
                 progress.update(media_seconds=0.0 if row.error else row.duration, failed=int(bool(row.error)))
         writer.flush()
+        for video_id, reason in lost_inputs(inputs, came_back):
+            log.error("%s", reason)
+            summary.failed += 1
+            summary.failures.append((video_id, reason))
     summary.index = finalize(store, current)
     summary.wall_seconds = progress.elapsed
     summary.media_hours = progress.media_seconds / 3600

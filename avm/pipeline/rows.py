@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 
 from avm.media import DecodedMedia, MediaInfo
@@ -80,3 +81,12 @@ class QueryResult(Row):
     video_id: str
     duration: float = 0.0  # seconds of media fingerprinted for this query (0 for a catalog video)
     segments: list[Segment] = field(default_factory=list)
+
+
+def lost_inputs(sent: Sequence[MediaRow | CatalogRow], came_back: Collection[str]) -> list[tuple[str, str]]:
+    """(id, reason) of every input whose row never came out of the stages: a worker lost part way (with the parts
+    of a long file it was assembling) leaves no row behind, so a job counts these as failed, and stores nothing
+    for them."""
+    return [(row.video_id, f"{getattr(row, 'uri', row.video_id)}: no result came back from the workers (one was "
+                           f"lost part way); nothing stored for it, run the job again")
+            for row in sent if row.video_id not in came_back]

@@ -16,7 +16,7 @@ from avm.pipeline.config import ScanConfig
 from avm.pipeline.ingest import model_versions
 from avm.pipeline.progress import Progress
 from avm.pipeline.ray_adapter import iter_rows, map_stage, ray_session, rows_dataset
-from avm.pipeline.rows import CatalogRow, MediaRow
+from avm.pipeline.rows import CatalogRow, MediaRow, lost_inputs
 from avm.pipeline.stages import QueryStage, fingerprinting_stages
 from avm.types import Segment
 
@@ -82,11 +82,16 @@ def run_scan(cfg: ScanConfig, queries: list[ManifestEntry] | None, only: Collect
                                                cfg.ray.embed):
                 dataset = map_stage(dataset, stage)
         query = QueryStage(cfg.index, snapshot, calibration, cfg.match.fuse, cfg.search, modalities, cfg.ray.query)
+        came_back = set()
         for result in iter_rows(map_stage(dataset, query)):
+            came_back.add(result.video_id)
             if result.error:
                 failed.append((result.video_id, result.error))
             segments += result.segments
             progress.update(media_seconds=0.0 if result.error else result.duration, failed=int(bool(result.error)))
+    for lost in lost_inputs(rows, came_back):
+        log.error("%s", lost[1])
+        failed.append(lost)
     refs = store.videos(["video_id", "uri"])
     ref_uris = dict(zip(refs["video_id"].to_pylist(), refs["uri"].to_pylist(), strict=True))
     query_uris = ref_uris if queries is None else {e.video_id: e.uri for e in queries}
