@@ -37,7 +37,7 @@ class SearchOptions:
     first_stage_step: float = 1.0
     # references shortlisted per modality by the query's segment vectors (votes of each segment's nearest stored
     # segment) before the first stage searches only their stored fingerprints; 0: the whole catalog is searched
-    shortlist: int = 5
+    shortlist: int = 0
     # the shortlist is the union of the most-voted references of every shortlist_window seconds of the query, so
     # that a long query or a compilation of many references keeps each one; 0: one vote count for the whole query
     shortlist_window: float = 60.0
