@@ -97,15 +97,15 @@ class Timed:
     @contextmanager
     def installed(self) -> Iterator[None]:
         original: Callable[..., Any] = query_module.candidate_hits
-        original_shortlist: Callable[..., list[str]] = cascade_module.shortlist
+        original_shortlist: Callable[..., cascade_module.Shortlist] = cascade_module.shortlist
 
         def timed(*args: Any, **kwargs: Any) -> Any:
             with self.first_stage():
                 return original(*args, **kwargs)
 
-        def kept(*args: Any, **kwargs: Any) -> list[str]:
+        def kept(*args: Any, **kwargs: Any) -> cascade_module.Shortlist:
             chosen = original_shortlist(*args, **kwargs)
-            self.shortlists[self.query_id] = set(chosen)
+            self.shortlists[self.query_id] = set(chosen.references)
             return chosen
 
         query_module.candidate_hits, cascade_module.shortlist = timed, kept

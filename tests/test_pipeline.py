@@ -212,7 +212,10 @@ def test_match_file_raises_the_media_error_of_a_file_that_is_not_media(catalog, 
                    str(media_dir / "text.mp4"))
 
 
-def test_nightly_decodes_uploads_once_and_scans_them_against_the_catalog_and_each_other(media_dir, tmp_path):
+@pytest.mark.parametrize("shortlist", [0, 5], ids=["whole_catalog", "shortlist"])
+def test_nightly_decodes_uploads_once_and_scans_them_against_the_catalog_and_each_other(media_dir, tmp_path, shortlist):
+    """Two uploads copying the same seconds of ``av`` make three catalog videos holding that content: each pairs
+    with both others, with either first stage (the shortlist votes for every reference near a segment)."""
     catalog = tmp_path / "catalog"  # its own catalog: other tests add copies to the module's
     catalog.mkdir()
     for name in ("av.mp4", "video_only.mp4", "audio_only.m4a"):
@@ -226,8 +229,10 @@ def test_nightly_decodes_uploads_once_and_scans_them_against_the_catalog_and_eac
     original = make_clip(uploads / "original.mp4", video=DEMO_MEDIA / "footage" / "big_buck_bunny_0_30.webm",
                          audio=music[4], duration=14, audio_start=10.0)
     excerpt(original, uploads / "copy_of_original.mp4", 3.0, 8.0)
-    cfg = job_config("nightly", NightlyConfig, tmp_path, input=str(uploads), output_dir=str(tmp_path / "scan"))
+    cfg = job_config("nightly", NightlyConfig, tmp_path, input=str(uploads), output_dir=str(tmp_path / "scan"),
+                     **{"search.shortlist": shortlist})
     summary, result = nightly(cfg, read_inputs(str(uploads)))
+    assert result.calibration.shortlisted == bool(shortlist)
     assert (summary.ingested, summary.skipped, summary.failed) == (4, 0, 0)
     pairs = {(s.query_id, s.ref_id) for s in result.segments}
     copies_of_av = {"av", "copy_of_av", "another_copy_of_av"}

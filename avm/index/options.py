@@ -35,9 +35,12 @@ class SearchOptions:
     # seconds between the query intervals searched by the cascade's first stage (avm.match.cascade); refinement
     # still compares every interval with the candidates' stored fingerprints. 0: every interval is searched
     first_stage_step: float = 1.0
-    # references shortlisted per modality by the query's segment vectors (votes of each segment's nearest stored
-    # segment) before the first stage searches only their stored fingerprints; 0: the whole catalog is searched
+    # references shortlisted per modality by the query's segment vectors (avm.match.cascade) before the first
+    # stage searches only their stored fingerprints; 0: the whole catalog is searched
     shortlist: int = 0
+    # nearest stored segment vectors of each query segment: it votes for their references, each by how far it
+    # stands above the last of them (avm.match.cascade.most_voted)
+    shortlist_neighbours: int = 10
     # the shortlist is the union of the most-voted references of every shortlist_window seconds of the query, so
     # that a long query or a compilation of many references keeps each one; 0: one vote count for the whole query
     shortlist_window: float = 60.0

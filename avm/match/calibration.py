@@ -178,7 +178,7 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
             if prints is None or not len(prints):
                 continue
             backwards = prints.reversed()
-            hits, stride = candidate_hits(store, {m: backwards}, search, references, shortlisted, video_id)[m]
+            hits, stride = candidate_hits(store, {m: backwards}, search, references, shortlisted, video_id, shared)[m]
             found = match_segments(video_id, {m: backwards}, {m: shared.drop_hits(m, hits)},
                                    {m: sparse_options(o, stride)}, references=references)
             scores[m] += [s.score for s in found]

@@ -8,12 +8,20 @@ candidate (reference, line) segments, with ``align.min_hits`` scaled to the inte
 fingerprints, so the copy's extent and score still come from every query interval.
 
 With ``search.shortlist`` = R, a coarser stage runs first: each of the query's segment vectors (means of
-``index.segment_window`` seconds of intervals) votes for the reference of its nearest stored segment vector, and
-the R most-voted references of every ``search.shortlist_window`` seconds of the query, per modality (their union
-over windows and modalities), are the only ones whose stored fingerprints the intervals are then searched among,
-exactly. Counting votes per window keeps a short copy inside a long query, and every reference of a compilation,
-from being outvoted by the query's other content. Its cost grows with the catalog ten times slower
-than interval search (one segment row per ``segment_window`` / 2 s), the rest does not grow at all.
+``index.segment_window`` seconds of intervals) votes once for every reference among its
+``search.shortlist_neighbours`` nearest stored segment vectors, weighted by how far that reference stands above
+the last of them (:func:`most_voted`), and the R most-voted references of every ``search.shortlist_window``
+seconds of the query, per modality (their union over windows and modalities), are the only ones whose stored
+fingerprints the intervals are then searched among, exactly. Voting for every reference near a segment, not only
+the nearest one, keeps each reference that holds the same content (one film under two ids, a compilation, an
+earlier re-upload kept in the catalog): the nearest segment may always belong to the same one of them. Counting
+votes per window keeps a short copy inside a long query, and every reference of a compilation, from being
+outvoted by the query's other content. Query segments whose nearest stored segment lies in content that catalog
+videos share (:mod:`avm.match.shared`: intros, outros, logos) do not vote, and the query intervals covered only
+by such segments are not searched: searched among a few references, they would find those references' unrelated
+content, where among the whole catalog they find the shared content, whose hits the matcher drops. Its cost
+grows with the catalog ten times slower than interval search (one segment row per ``segment_window`` / 2 s), the
+rest does not grow at all.
 """
 
 from __future__ import annotations
@@ -22,13 +30,15 @@ import collections
 import dataclasses
 import logging
 import math
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
 
 import numpy as np
 
 from avm.index import FingerprintStore, SearchOptions, knn
 from avm.match.matcher import ReferenceLookup
 from avm.match.options import MatchOptions
+from avm.match.shared import SharedContent
 from avm.types import Fingerprints, Hits
 
 log = logging.getLogger(__name__)
@@ -63,37 +73,86 @@ def sparse_options(opts: MatchOptions, stride: int) -> MatchOptions:
     return dataclasses.replace(opts, align=dataclasses.replace(opts.align, min_hits=min(min_hits, opts.align.min_hits)))
 
 
-def most_voted(video_ids: np.ndarray, times: np.ndarray, top: int, window: float) -> set[str]:
-    """The ``top`` most frequent of ``video_ids`` (votes cast at ``times``, seconds) in every ``window`` seconds,
-    their union (``window`` ≤ 0: of all the votes at once)."""
-    bins = np.floor_divide(times, window).astype(np.int64) if window > 0 else np.zeros(len(times), np.int64)
-    chosen: set[str] = set()
-    for b in np.unique(bins):
-        chosen.update(v for v, _ in collections.Counter(video_ids[bins == b].tolist()).most_common(top))
-    return chosen
+def most_voted(hits: Hits, times: np.ndarray, top: int, window: float) -> set[str]:
+    """The ``top`` references with the most votes in every ``window`` seconds of the query, their union
+    (``window`` ≤ 0: one count for the whole query).
+
+    Each query segment (``hits.query_index``, starting at ``times[query_index]`` seconds) votes once for every
+    reference among its hits, weighted by how far that reference's best similarity stands above the segment's
+    last hit (the background of unrelated content any segment finds). A copied segment gives its reference, and
+    every reference holding the same content, a strong vote; a segment of content the catalog lacks spreads
+    weak votes over whatever is merely near, so a short copy is not outvoted by the rest of its window."""
+    best: dict[tuple[int, str], float] = {}
+    background: dict[int, float] = {}
+    for segment, video_id, similarity in zip(hits.query_index.tolist(), hits.video_id.tolist(),
+                                             hits.similarity.tolist(), strict=True):
+        best[segment, video_id] = max(best.get((segment, video_id), -1.0), similarity)
+        background[segment] = min(background.get(segment, 1.0), similarity)
+    votes: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    for (segment, video_id), similarity in best.items():
+        votes[int(times[segment] // window) if window > 0 else 0][video_id] += similarity - background[segment]
+    return {video_id for counts in votes.values() for video_id, _ in counts.most_common(top)}
+
+
+@dataclass(frozen=True)
+class Shortlist:
+    """The references a query's intervals are searched among, and per modality the query intervals not searched
+    (True where every segment holding the interval found shared content nearest)."""
+
+    references: list[str]
+    muted: dict[str, np.ndarray] = field(default_factory=dict)
+
+
+def covered_only_by(t: np.ndarray, segments: Fingerprints, flagged: np.ndarray) -> np.ndarray:
+    """Whether each time of ``t`` lies in at least one of ``segments`` and in none that is not ``flagged``."""
+    def holding(chosen: np.ndarray) -> np.ndarray:
+        return (np.searchsorted(np.sort(segments.t_start[chosen]), t, "right")
+                - np.searchsorted(np.sort(segments.t_end[chosen]), t, "right"))
+    return (holding(np.ones(len(segments), dtype=bool)) > 0) & (holding(~flagged) == 0)
+
+
+def nearest_of_each(hits: Hits) -> Hits:
+    """The most similar of the hits of each query row."""
+    order = np.lexsort((-hits.similarity, hits.query_index))
+    rows = hits.query_index[order]
+    return hits.select(order[np.r_[True, rows[1:] != rows[:-1]]])
 
 
 def shortlist(store: FingerprintStore, prints: dict[str, Fingerprints], search: SearchOptions,
-              exclude_video_id: str | None = None) -> list[str]:
-    """The ``search.shortlist`` references per modality voted for by most of the query's segment vectors in every
-    ``search.shortlist_window`` seconds (each segment votes for the reference of its nearest stored segment
-    vector), their union over windows and modalities, sorted."""
+              exclude_video_id: str | None = None, shared: SharedContent | None = None,
+              shared_min_videos: Mapping[str, int] | None = None) -> Shortlist:
+    """The ``search.shortlist`` references per modality voted for most by the query's segment vectors in every
+    ``search.shortlist_window`` seconds (:func:`most_voted` of each segment's ``search.shortlist_neighbours``
+    nearest stored segment vectors), their union over windows and modalities, sorted; segments whose nearest
+    stored segment lies in content ``shared`` by ``shared_min_videos`` (per modality, default 2) or more catalog
+    videos do not vote, and the intervals only they hold are muted."""
     chosen: set[str] = set()
+    muted: dict[str, np.ndarray] = {}
     for modality, fp in prints.items():
-        if len(fp):
-            segments = fp.segments(store.opts.segment_window)
-            nearest = knn(store, modality, segments.vectors, 1, exclude_video_id=exclude_video_id, segments=True)
-            chosen |= most_voted(nearest.video_id, segments.t_start[nearest.query_index], search.shortlist,
-                                 search.shortlist_window)
-    return sorted(chosen)
+        if not len(fp):
+            continue
+        segments = fp.segments(store.opts.segment_window)
+        nearest = knn(store, modality, segments.vectors, search.shortlist_neighbours,
+                      exclude_video_id=exclude_video_id, segments=True)
+        on_shared = np.zeros(len(segments), dtype=bool)
+        if shared is not None and len(nearest):
+            top = nearest_of_each(nearest)
+            on_shared[top.query_index] = shared.covers(modality, top.video_id, top.t_start, top.t_end,
+                                                       (shared_min_videos or {}).get(modality, 2))
+            nearest = nearest.select(~on_shared[nearest.query_index])
+        muted[modality] = covered_only_by(fp.t_start, segments, on_shared)
+        chosen |= most_voted(nearest, segments.t_start, search.shortlist, search.shortlist_window)
+    return Shortlist(sorted(chosen), muted)
 
 
 def shortlisted_hits(prints: Fingerprints, candidates: Sequence[str], references: ReferenceLookup,
-                     search: SearchOptions) -> tuple[Hits, int]:
-    """Exact k-NN of every ``stride``-th interval of ``prints`` among the ``candidates``' stored intervals
-    (``query_index`` into all of its intervals), and that stride."""
+                     search: SearchOptions, muted: np.ndarray | None = None) -> tuple[Hits, int]:
+    """Exact k-NN of every ``stride``-th interval of ``prints`` (but the ``muted`` ones) among the
+    ``candidates``' stored intervals (``query_index`` into all of its intervals), and that stride."""
     stride = stride_of(prints.t_start, search.first_stage_step)
     rows = np.arange(0, len(prints), stride)
+    if muted is not None:
+        rows = rows[~muted[rows]]
     found = [(r, p) for r in candidates if (p := references(prints.modality, r)) is not None and len(p)]
     if not found or not len(rows):
         return Hits.empty(), stride
@@ -125,12 +184,14 @@ def shortlist_ready(store: FingerprintStore, modalities: Sequence[str], search: 
 
 
 def candidate_hits(store: FingerprintStore, prints: dict[str, Fingerprints], search: SearchOptions,
-                   references: ReferenceLookup, shortlisted: bool,
-                   exclude_video_id: str | None = None) -> dict[str, tuple[Hits, int]]:
+                   references: ReferenceLookup, shortlisted: bool, exclude_video_id: str | None = None,
+                   shared: SharedContent | None = None,
+                   shared_min_videos: Mapping[str, int] | None = None) -> dict[str, tuple[Hits, int]]:
     """Each modality's first-stage hits and stride: among the :func:`shortlist`'s references when
-    ``shortlisted`` (see :func:`shortlist_ready`), else in the whole catalog."""
+    ``shortlisted`` (see :func:`shortlist_ready`; ``shared`` content as there), else in the whole catalog."""
     prints = {m: fp for m, fp in prints.items() if len(fp)}
     if not shortlisted:
         return {m: first_stage_hits(store, m, fp, search, exclude_video_id) for m, fp in prints.items()}
-    candidates = shortlist(store, prints, search, exclude_video_id)
-    return {m: shortlisted_hits(fp, candidates, references, search) for m, fp in prints.items()}
+    chosen = shortlist(store, prints, search, exclude_video_id, shared, shared_min_videos)
+    return {m: shortlisted_hits(fp, chosen.references, references, search, chosen.muted.get(m))
+            for m, fp in prints.items()}

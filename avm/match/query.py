@@ -40,7 +40,9 @@ def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Finger
     shared = shared or SharedContent()
     references = references or reference_lookup(store)
     hits, aligned = {}, dict(opts)
-    found = candidate_hits(store, prints, search, references, shortlisted, query_id if exclude_self else None)
+    min_videos = {m: o.calibration.shared_min_videos for m, o in opts.items()}
+    found = candidate_hits(store, prints, search, references, shortlisted, query_id if exclude_self else None,
+                           shared, min_videos)
     for m, (first, stride) in found.items():
         hits[m] = shared.drop_hits(m, first, opts[m].calibration.shared_min_videos)
         aligned[m] = sparse_options(opts[m], stride)
