@@ -18,7 +18,7 @@ was kept (``visual`` or ``both``); the fused system on every copy.
 side by side in the same run, e.g. ``--baseline avm_audio_v1="model.modalities=[audio]
 model.audio.checkpoint=avm/models/checkpoints/audio_v1.pt model.audio.projection=null"``; its scope follows ``model.modalities``.
 ``--scan-variant`` adds a fused AVM system that scans the same catalog (OUT/avm) with other scan settings, e.g.
-``--scan-variant avm_shortlist="search.shortlist=5"``. Every AVM system's scan seconds are printed beside its
+``--scan-variant avm_whole_catalog="search.shortlist=0"``. Every AVM system's scan seconds are printed beside its
 wall seconds (ingest included).
 """
 

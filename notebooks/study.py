@@ -83,10 +83,13 @@ def load(path: str | Path) -> Cached:
 def build_store(catalog: Prints, durations: dict[str, float],
                 overrides: tuple[str, ...] = ()) -> tuple[ScanConfig, FingerprintStore]:
     """The scan config (shipped defaults plus ``overrides``) over a new store in a temporary folder holding
-    ``catalog``, written and finalized as an ingest does."""
+    ``catalog``, written and finalized as an ingest does. The first stage searches the whole catalog
+    (``search.shortlist=0``): the notebooks study the matcher behind it; the shortlist is studied in
+    ``sequence_vs_single_vector.ipynb`` and measured in BENCHMARKS.md."""
     register_configs()
     folder = tempfile.mkdtemp()
-    cfg = compose_job("scan", ScanConfig, [f"index.uri={folder}/lancedb", f"paths.output_dir={folder}", *overrides])
+    cfg = compose_job("scan", ScanConfig, [f"index.uri={folder}/lancedb", f"paths.output_dir={folder}",
+                                           "search.shortlist=0", *overrides])
     store = FingerprintStore(cfg.index)
     store_videos(store, catalog, durations)
     versions = {m: fp.model_version for prints in catalog.values() for m, fp in prints.items()}

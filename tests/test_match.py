@@ -505,3 +505,30 @@ def test_a_short_copy_is_not_outvoted_by_references_merely_near_the_rest_of_its_
     times = np.arange(8) * 5.0
     assert "copy" in most_voted(hits, times, 3, 60.0)
     assert len(most_voted(hits, times, 3, 60.0)) == 3
+
+
+def test_a_pair_found_among_a_shortlist_is_kept_only_where_the_whole_catalog_supports_it(tmp_path):
+    """A copy's reference stretch is among the catalog-wide nearest of most of its query intervals; a chance pair
+    (query content the catalog lacks lined up with some stretch of a reference, as refinement among a few references
+    can make one) or the right query stretch paired with the wrong reference is not, and is dropped."""
+    from avm.index import FingerprintStore, IndexOptions, SearchOptions, store_videos
+    from avm.match.cascade import catalog_support, supported_by_catalog
+
+    query, ref = _copy_with_speed(1.0, 30.0, 10.0, 40.0, seed=4)
+    others = {f"other{i}": _copy_with_speed(1.0, 0.0, 0.0, 0.0, seed=10 + i)[1] for i in range(4)}
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
+    store_videos(store, {"r": {"audio": ref}} | {v: {"audio": fp} for v, fp in others.items()},
+                 durations={v: 120.0 for v in ["r", *others]})
+    copy = Segment("q", 10.0, 40.0, "r", 40.0, 70.0, modality="audio")
+    chance = Segment("q", 45.0, 58.0, "r", 90.0, 103.0, modality="audio")
+    wrong_reference = Segment("q", 10.0, 40.0, "other0", 40.0, 70.0, modality="audio")
+    pairs = [copy, chance, wrong_reference]
+    support = catalog_support(store, pairs, {"audio": query}, k=3, tolerance=1.0)
+    assert support[0] >= 0.9 and support[1] <= 0.3 and support[2] == 0.0
+    check = SearchOptions(shortlist_support_k=3)
+    assert supported_by_catalog(store, pairs, {"audio": query}, check, 1.0) == [copy]
+    unchecked = SearchOptions(shortlist_support_k=3, shortlist_support=0.0)
+    assert supported_by_catalog(store, pairs, {"audio": query}, unchecked, 1.0) == pairs
+    # a pair with no query interval of its evidence to check is kept
+    visual_only = Segment("q", 10.0, 40.0, "r", 40.0, 70.0, modality="visual")
+    assert supported_by_catalog(store, [visual_only], {"audio": query}, check, 1.0) == [visual_only]

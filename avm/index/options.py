@@ -37,10 +37,16 @@ class SearchOptions:
     first_stage_step: float = 1.0
     # references shortlisted per modality by the query's segment vectors (avm.match.cascade) before the first
     # stage searches only their stored fingerprints; 0: the whole catalog is searched
-    shortlist: int = 0
+    shortlist: int = 5
     # nearest stored segment vectors of each query segment: it votes for their references, each by how far it
     # stands above the last of them (avm.match.cascade.most_voted)
     shortlist_neighbours: int = 10
     # the shortlist is the union of the most-voted references of every shortlist_window seconds of the query, so
     # that a long query or a compilation of many references keeps each one; 0: one vote count for the whole query
     shortlist_window: float = 60.0
+    # the least share of a shortlisted pair's sampled query intervals whose shortlist_support_k nearest in the
+    # whole catalog hold its stretch of the reference (avm.match.cascade.supported_by_catalog); 0: not checked
+    shortlist_support: float = 0.6
+    # nearest stored intervals of each sampled interval in that check: more than k, so that a true copy's reference
+    # stays among them where the ANN index ranks other near content first (short or still shots, a large catalog)
+    shortlist_support_k: int = 30

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from avm.index import FingerprintStore, SearchOptions, impostor_similarities, read_calibration, write_calibration
-from avm.match.cascade import candidate_hits, shortlist_ready, sparse_options
+from avm.match.cascade import candidate_hits, shortlist_ready, sparse_options, supported_by_catalog
 from avm.match.matcher import match_segments
 from avm.match.options import AlignOptions, CalibrationOptions, MatchOptions, RefineOptions
 from avm.match.query import reference_lookup
@@ -167,7 +167,8 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
                         shortlisted: bool = False) -> tuple[dict[str, np.ndarray], float]:
     """Scores of the segments found per modality when sampled catalog videos, played backwards, are matched
     as queries against the rest of the catalog with the scan's first stage (hits on any ``shared`` content
-    dropped: calibration measures unrelated content only); and the hours of media used."""
+    dropped: calibration measures unrelated content only; a shortlist's pairs checked against the whole catalog as
+    a scan checks them); and the hours of media used."""
     references = reference_lookup(store)
     shared = shared or SharedContent()
     scores: dict[str, list[float]] = {m: [] for m in opts}
@@ -181,6 +182,8 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
             hits, stride = candidate_hits(store, {m: backwards}, search, references, shortlisted, video_id, shared)[m]
             found = match_segments(video_id, {m: backwards}, {m: shared.drop_hits(m, hits)},
                                    {m: sparse_options(o, stride)}, references=references)
+            if shortlisted:
+                found = supported_by_catalog(store, found, {m: backwards}, search, o.align.offset_tolerance, video_id)
             scores[m] += [s.score for s in found]
     return {m: np.asarray(v) for m, v in scores.items()}, sum(d for _, d in videos) / 3600
 

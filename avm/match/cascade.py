@@ -22,16 +22,23 @@ by such segments are not searched: searched among a few references, they would f
 content, where among the whole catalog they find the shared content, whose hits the matcher drops. Its cost
 grows with the catalog ten times slower than interval search (one segment row per ``segment_window`` / 2 s), the
 rest does not grow at all.
+
+A pair found among a shortlist must then hold up in the whole catalog (:func:`supported_by_catalog`): searched
+among a few references, a query stretch the catalog lacks still finds its nearest stretch of them, and refinement
+can follow that chance along a line. Up to ``SUPPORT_SAMPLES`` of the pair's query intervals are searched in the
+whole catalog, and the pair is kept when the ``search.shortlist_support_k`` nearest of at least
+``search.shortlist_support`` of them hold the pair's stretch of its reference: a copy's reference stretch is near
+most of its intervals, chance's is not. This costs one k-NN search per sampled interval of the pairs found, not of
+the query.
 """
 
 from __future__ import annotations
 
 import collections
-import dataclasses
 import logging
 import math
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
@@ -39,11 +46,12 @@ from avm.index import FingerprintStore, SearchOptions, knn
 from avm.match.matcher import ReferenceLookup
 from avm.match.options import MatchOptions
 from avm.match.shared import SharedContent
-from avm.types import Fingerprints, Hits
+from avm.types import Fingerprints, Hits, Segment
 
 log = logging.getLogger(__name__)
 
 MIN_SPARSE_HITS = 2  # the fewest first-stage hits that make a candidate, however sparse the search
+SUPPORT_SAMPLES = 16  # query intervals of a pair found among a shortlist searched in the whole catalog to confirm it
 
 
 def stride_of(t_start: np.ndarray, step: float) -> int:
@@ -62,7 +70,7 @@ def first_stage_hits(store: FingerprintStore, modality: str, prints: Fingerprint
     stride = stride_of(prints.t_start, search.first_stage_step)
     rows = np.arange(0, len(prints), stride)
     hits = knn(store, modality, prints.vectors[rows], search.k, exclude_video_id=exclude_video_id)
-    return dataclasses.replace(hits, query_index=rows[hits.query_index].astype(np.int32)), stride
+    return replace(hits, query_index=rows[hits.query_index].astype(np.int32)), stride
 
 
 def sparse_options(opts: MatchOptions, stride: int) -> MatchOptions:
@@ -70,12 +78,12 @@ def sparse_options(opts: MatchOptions, stride: int) -> MatchOptions:
     if stride <= 1:
         return opts
     min_hits = max(MIN_SPARSE_HITS, math.ceil(opts.align.min_hits / stride))
-    return dataclasses.replace(opts, align=dataclasses.replace(opts.align, min_hits=min(min_hits, opts.align.min_hits)))
+    return replace(opts, align=replace(opts.align, min_hits=min(min_hits, opts.align.min_hits)))
 
 
-def most_voted(hits: Hits, times: np.ndarray, top: int, window: float) -> set[str]:
-    """The ``top`` references with the most votes in every ``window`` seconds of the query, their union
-    (``window`` ≤ 0: one count for the whole query).
+def votes(hits: Hits, times: np.ndarray, window: float) -> dict[int, collections.Counter[str]]:
+    """Each reference's votes in every ``window`` seconds of the query (keyed by window number; ``window`` ≤ 0:
+    one count for the whole query, key 0).
 
     Each query segment (``hits.query_index``, starting at ``times[query_index]`` seconds) votes once for every
     reference among its hits, weighted by how far that reference's best similarity stands above the segment's
@@ -88,10 +96,15 @@ def most_voted(hits: Hits, times: np.ndarray, top: int, window: float) -> set[st
                                              hits.similarity.tolist(), strict=True):
         best[segment, video_id] = max(best.get((segment, video_id), -1.0), similarity)
         background[segment] = min(background.get(segment, 1.0), similarity)
-    votes: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
+    counts: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for (segment, video_id), similarity in best.items():
-        votes[int(times[segment] // window) if window > 0 else 0][video_id] += similarity - background[segment]
-    return {video_id for counts in votes.values() for video_id, _ in counts.most_common(top)}
+        counts[int(times[segment] // window) if window > 0 else 0][video_id] += similarity - background[segment]
+    return dict(counts)
+
+
+def most_voted(hits: Hits, times: np.ndarray, top: int, window: float) -> set[str]:
+    """The ``top`` references with the most :func:`votes` in every ``window`` seconds of the query, their union."""
+    return {video_id for counts in votes(hits, times, window).values() for video_id, _ in counts.most_common(top)}
 
 
 @dataclass(frozen=True)
@@ -195,3 +208,58 @@ def candidate_hits(store: FingerprintStore, prints: dict[str, Fingerprints], sea
     chosen = shortlist(store, prints, search, exclude_video_id, shared, shared_min_videos)
     return {m: shortlisted_hits(fp, chosen.references, references, search, chosen.muted.get(m))
             for m, fp in prints.items()}
+
+
+def sampled_rows(prints: Fingerprints, start: float, end: float) -> np.ndarray:
+    """Up to ``SUPPORT_SAMPLES`` evenly spread rows of ``prints`` whose intervals start in [start, end)."""
+    inside = np.flatnonzero((prints.t_start >= start) & (prints.t_start < end))
+    if len(inside) <= SUPPORT_SAMPLES:
+        return inside
+    return inside[np.round(np.linspace(0, len(inside) - 1, SUPPORT_SAMPLES)).astype(int)]
+
+
+def catalog_support(store: FingerprintStore, segments: Sequence[Segment], prints: dict[str, Fingerprints], k: int,
+                    tolerance: float, exclude_video_id: str | None = None, enough: float | None = None) -> np.ndarray:
+    """For each segment, the share of its sampled query intervals (:func:`sampled_rows`) whose ``k`` nearest
+    stored intervals in the whole catalog hold its reference's stretch (``ref_start`` to ``ref_end``, ± ``tolerance``
+    seconds): the best over the modalities of its evidence (NaN where none of them has an interval in its span).
+    With ``enough``, a segment one modality already supports that much is not searched in the next.
+
+    The stretch, not the segment's line: a still or slow shot puts a true copy's nearest reference intervals
+    seconds off its line, where chance puts the reference's intervals outside the stretch as often as inside."""
+    support = np.full(len(segments), np.nan)
+    for modality, fp in prints.items():
+        picked = [(i, rows) for i, s in enumerate(segments)
+                  if modality in s.modality.split("+") and not (enough is not None and support[i] >= enough)
+                  and len(rows := sampled_rows(fp, s.query_start, s.query_end))]
+        if not picked:
+            continue
+        rows = np.concatenate([r for _, r in picked])
+        owner = np.concatenate([np.full(len(r), i) for i, r in picked])
+        hits = knn(store, modality, fp.vectors[rows], k, exclude_video_id=exclude_video_id)
+        pair = [segments[i] for i in owner[hits.query_index]]
+        inside = np.array([h_ref == p.ref_id and p.ref_start - tolerance <= t <= p.ref_end + tolerance
+                           for h_ref, t, p in zip(hits.video_id.tolist(), hits.t_start.tolist(), pair, strict=True)],
+                          dtype=bool)
+        confirmed = np.zeros(len(rows), dtype=bool)
+        confirmed[hits.query_index[inside]] = True
+        for i in np.unique(owner):
+            support[i] = np.fmax(support[i], confirmed[owner == i].mean())
+    return support
+
+
+def supported_by_catalog(store: FingerprintStore, segments: list[Segment], prints: dict[str, Fingerprints],
+                         search: SearchOptions, tolerance: float,
+                         exclude_video_id: str | None = None) -> list[Segment]:
+    """The ``segments`` found among a shortlist whose :func:`catalog_support` reaches ``search.shortlist_support``
+    (a segment with no interval to check is kept)."""
+    if not segments or search.shortlist_support <= 0:
+        return segments
+    support = catalog_support(store, segments, prints, search.shortlist_support_k, tolerance, exclude_video_id,
+                              enough=search.shortlist_support)
+    kept = [s for s, share in zip(segments, support.tolist(), strict=True)
+            if math.isnan(share) or share >= search.shortlist_support]
+    if len(kept) < len(segments):
+        log.debug("%d of %d pairs found among the shortlist not supported by the whole catalog",
+                  len(segments) - len(kept), len(segments))
+    return kept
