@@ -8,10 +8,11 @@ benchmark's ground truth (true: it overlaps a ground-truth pair of the same quer
 counts, for a grid of ``search.shortlist_support`` values, the true and the chance pairs a scan would keep.
 
     python benchmarks/shortlist_support.py --bench outputs/bench/hard --run outputs/bench/hard/compare_vote/avm
-        [--matches DIR] [--out FILE.json]
+        [--matches DIR] [--k N] [--out FILE.json]
 
 ``--run`` is the scan's output directory (the one that holds ``lancedb`` and ``scan/matches``); ``--matches``
-picks another matches dataset scored against that store.
+picks another matches dataset scored against that store; ``--k`` searches that many nearest instead of
+``search.shortlist_support_k``.
 """
 
 from __future__ import annotations
@@ -40,8 +41,8 @@ from jobs.schemas import register_configs  # noqa: E402
 THRESHOLDS = (0.25, 0.33, 0.4, 0.5, 0.6, 0.66, 0.75)
 
 
-def pair_supports(run: Path, matches: Path, queries: dict[str, str]) -> pd.DataFrame:
-    """One row per found pair: its fields and its catalog support."""
+def pair_supports(run: Path, matches: Path, queries: dict[str, str], k: int | None = None) -> pd.DataFrame:
+    """One row per found pair: its fields and its catalog support (``k`` nearest; default the scan's)."""
     cfg = compose_job("scan", ScanConfig, [f"paths.output_dir={run}"])
     store = FingerprintStore(cfg.index)
     stages = fingerprinting_stages(cfg.media, cfg.model, cfg.model.query_steps(), cfg.ray.decode, cfg.ray.embed)
@@ -51,7 +52,7 @@ def pair_supports(run: Path, matches: Path, queries: dict[str, str]) -> pd.DataF
     for query_id in sorted({s.query_id for s in found}):
         pairs = [s for s in found if s.query_id == query_id]
         prints = fingerprint_file(stages, queries[strip_video_ext(query_id)], query_id)
-        support = catalog_support(store, pairs, prints, cfg.search.shortlist_support_k, tolerance)
+        support = catalog_support(store, pairs, prints, k or cfg.search.shortlist_support_k, tolerance)
         rows += [{**s.__dict__, "support": float(v)} for s, v in zip(pairs, support, strict=True)]
         print(f"{query_id}: " + ", ".join(f"{s.ref_id} {s.query_start:.1f}-{s.query_end:.1f} {s.modality} "
                                           f"support {v:.2f}" for s, v in zip(pairs, support, strict=True)),
@@ -64,11 +65,12 @@ def main() -> None:
     parser.add_argument("--bench", type=Path, required=True)
     parser.add_argument("--run", type=Path, required=True)
     parser.add_argument("--matches", type=Path)
+    parser.add_argument("--k", type=int, help="nearest stored intervals searched (default search.shortlist_support_k)")
     parser.add_argument("--out", type=Path)
     args = parser.parse_args()
     register_configs()
     queries = {r.video_id: r.uri for r in pd.read_csv(args.bench / "queries.csv").itertuples()}
-    frame = pair_supports(args.run, args.matches or args.run / "scan" / "matches", queries)
+    frame = pair_supports(args.run, args.matches or args.run / "scan" / "matches", queries, args.k)
     truth = read_ground_truth_csv(args.bench / "ground_truth.csv")
     found = [Segment(**{f: r[f] for f in Segment.__dataclass_fields__}) for r in frame.to_dict("records")]
     frame["true"] = assign_predictions(found, truth) != UNASSIGNED
