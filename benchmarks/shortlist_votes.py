@@ -13,7 +13,6 @@ hit, the shipped weighting) and by the sum of their best raw similarities (the w
 from __future__ import annotations
 
 import argparse
-import collections
 import sys
 from pathlib import Path
 
@@ -28,20 +27,7 @@ from avm.match.cascade import votes  # noqa: E402
 from avm.pipeline import ScanConfig  # noqa: E402
 from avm.pipeline.inprocess import fingerprint_file  # noqa: E402
 from avm.pipeline.stages import fingerprinting_stages  # noqa: E402
-from avm.types import Hits  # noqa: E402
 from jobs.schemas import register_configs  # noqa: E402
-
-
-def raw_votes(hits: Hits, times: np.ndarray, window: float) -> dict[int, collections.Counter[str]]:
-    """Per window, each reference's sum over segments of its best raw similarity."""
-    best: dict[tuple[int, str], float] = {}
-    for segment, video_id, similarity in zip(hits.query_index.tolist(), hits.video_id.tolist(),
-                                             hits.similarity.tolist(), strict=True):
-        best[segment, video_id] = max(best.get((segment, video_id), -1.0), similarity)
-    counts: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
-    for (segment, video_id), similarity in best.items():
-        counts[int(times[segment] // window) if window > 0 else 0][video_id] += similarity
-    return dict(counts)
 
 
 def main() -> None:
@@ -74,7 +60,7 @@ def main() -> None:
             print(f"{segments.t_start[i]:7.1f} s  " + " ".join(
                 f"{named(hits.video_id[j])}:{hits.similarity[j]:.3f}" for j in mine))
         for title, counts in (("votes above each segment's last hit (shipped)", votes(hits, segments.t_start, window)),
-                              ("sum of raw best similarities", raw_votes(hits, segments.t_start, window))):
+                              ("sum of raw best similarities", votes(hits, segments.t_start, window, above_background=False))):
             print(f"-- {title}, per {window:g} s window")
             for w, tally in sorted(counts.items()):
                 print(f"  {w * window:6.0f} s  " + "  ".join(f"{named(v)} {c:.3f}" for v, c in tally.most_common(args.top)))

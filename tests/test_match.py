@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pyarrow as pa
 import pytest
@@ -510,25 +512,68 @@ def test_a_short_copy_is_not_outvoted_by_references_merely_near_the_rest_of_its_
 def test_a_pair_found_among_a_shortlist_is_kept_only_where_the_whole_catalog_supports_it(tmp_path):
     """A copy's reference stretch is among the catalog-wide nearest of most of its query intervals; a chance pair
     (query content the catalog lacks lined up with some stretch of a reference, as refinement among a few references
-    can make one) or the right query stretch paired with the wrong reference is not, and is dropped."""
+    can make one) or the right query stretch paired with the wrong reference is not, and is dropped. The check runs
+    on each modality's pairs before fusion, in any of the query's modalities."""
     from avm.index import FingerprintStore, IndexOptions, SearchOptions, store_videos
-    from avm.match.cascade import catalog_support, supported_by_catalog
+    from avm.match import match_query, reference_lookup
+    from avm.match.cascade import CatalogCheck
 
     query, ref = _copy_with_speed(1.0, 30.0, 10.0, 40.0, seed=4)
+    picture, ref_picture = (dataclasses.replace(fp, modality="visual")
+                            for fp in _copy_with_speed(1.0, 0.0, 0.0, 0.0, seed=9))
     others = {f"other{i}": _copy_with_speed(1.0, 0.0, 0.0, 0.0, seed=10 + i)[1] for i in range(4)}
     store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
-    store_videos(store, {"r": {"audio": ref}} | {v: {"audio": fp} for v, fp in others.items()},
+    store_videos(store, {"r": {"audio": ref, "visual": ref_picture}}
+                 | {v: {"audio": fp, "visual": dataclasses.replace(fp, modality="visual")} for v, fp in others.items()},
                  durations={v: 120.0 for v in ["r", *others]})
     copy = Segment("q", 10.0, 40.0, "r", 40.0, 70.0, modality="audio")
     chance = Segment("q", 45.0, 58.0, "r", 90.0, 103.0, modality="audio")
     wrong_reference = Segment("q", 10.0, 40.0, "other0", 40.0, 70.0, modality="audio")
     pairs = [copy, chance, wrong_reference]
-    support = catalog_support(store, pairs, {"audio": query}, k=3, tolerance=1.0)
+    audio_only = CatalogCheck.of(store, {"audio": query}, SearchOptions(shortlist_support_k=3))
+    support = audio_only.support(pairs, tolerance=1.0)
     assert support[0] >= 0.9 and support[1] <= 0.3 and support[2] == 0.0
-    check = SearchOptions(shortlist_support_k=3)
-    assert supported_by_catalog(store, pairs, {"audio": query}, check, 1.0) == [copy]
-    unchecked = SearchOptions(shortlist_support_k=3, shortlist_support=0.0)
-    assert supported_by_catalog(store, pairs, {"audio": query}, unchecked, 1.0) == pairs
-    # a pair with no query interval of its evidence to check is kept
-    visual_only = Segment("q", 10.0, 40.0, "r", 40.0, 70.0, modality="visual")
-    assert supported_by_catalog(store, [visual_only], {"audio": query}, check, 1.0) == [visual_only]
+    assert audio_only({"audio": pairs}, 1.0) == {"audio": [copy]}
+    unchecked = CatalogCheck.of(store, {"audio": query}, SearchOptions(shortlist_support_k=3, shortlist_support=0.0))
+    assert unchecked({"audio": pairs}, 1.0) == {"audio": pairs}
+    # a picture pair on the copy's stretch holds up by the soundtrack; one on a chance stretch does not
+    both = CatalogCheck.of(store, {"audio": query, "visual": picture}, SearchOptions(shortlist_support_k=3))
+    seen = dataclasses.replace(copy, modality="visual")
+    seen_by_chance = dataclasses.replace(chance, modality="visual")
+    assert both({"audio": [], "visual": [seen, seen_by_chance]}, 1.0) == {"audio": [], "visual": [seen]}
+    # a pair with no query interval in its span is kept
+    beyond = Segment("q", 70.0, 90.0, "r", 40.0, 60.0, modality="audio")
+    assert audio_only({"audio": [beyond]}, 1.0) == {"audio": [beyond]}
+    # the match_query call site checks what the shortlist found
+    opts = {"audio": MatchOptions(AlignOptions(min_similarity=0.6))}
+    lookup = reference_lookup(store, size=8)
+    for support_needed, expected in ((0.6, [("r", "audio")]), (1.01, [])):
+        search = SearchOptions(k=3, shortlist=2, shortlist_support_k=3, shortlist_support=support_needed)
+        found = match_query(store, "q", {"audio": query}, search, opts, lookup, shortlisted=True)
+        assert [(s.ref_id, s.modality) for s in found] == expected
+
+
+def test_intervals_in_shared_content_do_not_count_against_a_shortlisted_pair(tmp_path):
+    """Where the copied stretch of a reference is content other catalog videos hold too (an intro), its query
+    intervals' nearest are those videos: once the catalog knows that content is shared, those intervals tell
+    nothing about the pair and are left out of its share, which the rest of the copy then carries."""
+    from avm.index import FingerprintStore, IndexOptions, SearchOptions, store_videos
+    from avm.match import SharedContent
+    from avm.match.cascade import CatalogCheck
+
+    query, ref = _copy_with_speed(1.0, 30.0, 10.0, 40.0, seed=4)
+    others = {f"other{i}": _copy_with_speed(1.0, 0.0, 0.0, 0.0, seed=10 + i)[1] for i in range(4)}
+    intro = (query.t_start >= 10.0) & (query.t_start < 25.0)
+    for fp in others.values():  # each other video holds the query's first 15 s of the copy at 40-55 s, nearer than r
+        fp.vectors[(fp.t_start >= 40.0) & (fp.t_start < 55.0)] = query.vectors[intro]
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
+    store_videos(store, {"r": {"audio": ref}} | {v: {"audio": fp} for v, fp in others.items()},
+                 durations={v: 120.0 for v in ["r", *others]})
+    copy = Segment("q", 10.0, 40.0, "r", 40.0, 70.0, modality="audio")
+    search = SearchOptions(shortlist_support_k=3)
+    unaware = CatalogCheck.of(store, {"audio": query}, search)
+    assert unaware.support([copy], 1.0)[0] < search.shortlist_support
+    shared = SharedContent({"audio": {v: [(40.0, 55.0, 4)] for v in ["r", *others]}})
+    aware = CatalogCheck.of(store, {"audio": query}, search, shared=shared)
+    assert aware.support([copy], 1.0)[0] >= 0.9
+    assert aware({"audio": [copy]}, 1.0) == {"audio": [copy]}

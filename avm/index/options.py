@@ -45,8 +45,11 @@ class SearchOptions:
     # that a long query or a compilation of many references keeps each one; 0: one vote count for the whole query
     shortlist_window: float = 60.0
     # the least share of a shortlisted pair's sampled query intervals whose shortlist_support_k nearest in the
-    # whole catalog hold its stretch of the reference (avm.match.cascade.supported_by_catalog); 0: not checked
+    # whole catalog hold its stretch of the reference (avm.match.cascade.CatalogCheck); 0: not checked
     shortlist_support: float = 0.6
-    # nearest stored intervals of each sampled interval in that check: more than k, so that a true copy's reference
-    # stays among them where the ANN index ranks other near content first (short or still shots, a large catalog)
+    # nearest stored intervals of each sampled interval in that check: more than search.k, so that a true copy's
+    # reference stays among them where the ANN index ranks other near content first (short or still shots, a large
+    # catalog)
     shortlist_support_k: int = 30
+    # query intervals of each shortlisted pair searched in that check, evenly spread over the pair
+    shortlist_support_samples: int = 16

@@ -29,7 +29,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from avm.index import FingerprintStore, SearchOptions, impostor_similarities, read_calibration, write_calibration
-from avm.match.cascade import candidate_hits, shortlist_ready, sparse_options, supported_by_catalog
+from avm.match.cascade import CatalogCheck, candidate_hits, shortlist_ready, sparse_options
 from avm.match.matcher import match_segments
 from avm.match.options import AlignOptions, CalibrationOptions, MatchOptions, RefineOptions
 from avm.match.query import reference_lookup
@@ -38,7 +38,7 @@ from avm.types import Segment, Verdict
 
 log = logging.getLogger(__name__)
 
-CALIBRATION_VERSION = 4
+CALIBRATION_VERSION = 5
 # a calibrated threshold at or above this leaves a modality (almost) no room to match: said loudly
 NO_ROOM_SIMILARITY = 0.99
 
@@ -180,10 +180,9 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
                 continue
             backwards = prints.reversed()
             hits, stride = candidate_hits(store, {m: backwards}, search, references, shortlisted, video_id, shared)[m]
+            check = CatalogCheck.of(store, {m: backwards}, search, video_id, shared) if shortlisted else None
             found = match_segments(video_id, {m: backwards}, {m: shared.drop_hits(m, hits)},
-                                   {m: sparse_options(o, stride)}, references=references)
-            if shortlisted:
-                found = supported_by_catalog(store, found, {m: backwards}, search, o.align.offset_tolerance, video_id)
+                                   {m: sparse_options(o, stride)}, references=references, check=check)
             scores[m] += [s.score for s in found]
     return {m: np.asarray(v) for m, v in scores.items()}, sum(d for _, d in videos) / 3600
 

@@ -23,13 +23,15 @@ content, where among the whole catalog they find the shared content, whose hits 
 grows with the catalog ten times slower than interval search (one segment row per ``segment_window`` / 2 s), the
 rest does not grow at all.
 
-A pair found among a shortlist must then hold up in the whole catalog (:func:`supported_by_catalog`): searched
-among a few references, a query stretch the catalog lacks still finds its nearest stretch of them, and refinement
-can follow that chance along a line. Up to ``SUPPORT_SAMPLES`` of the pair's query intervals are searched in the
-whole catalog, and the pair is kept when the ``search.shortlist_support_k`` nearest of at least
-``search.shortlist_support`` of them hold the pair's stretch of its reference: a copy's reference stretch is near
-most of its intervals, chance's is not. This costs one k-NN search per sampled interval of the pairs found, not of
-the query.
+A pair found among a shortlist must then hold up in the whole catalog (:class:`CatalogCheck`): searched among a
+few references, a query stretch the catalog lacks still finds its nearest stretch of them, and refinement can
+follow that chance along a line. Up to ``search.shortlist_support_samples`` of the pair's query intervals are
+searched in the whole catalog, and the pair is kept when the ``search.shortlist_support_k`` nearest of at least
+``search.shortlist_support`` of them hold the pair's stretch of its reference, in any of the query's modalities: a
+copy's reference stretch is near most of its intervals, chance's is not. The check runs on each modality's pairs
+before they are fused, so a chance pair never wins the query time of the other modality's true pair; a pair that
+is the same copy as one of the other modality already supported is not searched again. This costs one k-NN search
+per sampled interval of the pairs found, not of the query.
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from dataclasses import dataclass, field, replace
 import numpy as np
 
 from avm.index import FingerprintStore, SearchOptions, knn
+from avm.match.fuse import same_copy
 from avm.match.matcher import ReferenceLookup
 from avm.match.options import MatchOptions
 from avm.match.shared import SharedContent
@@ -51,7 +54,6 @@ from avm.types import Fingerprints, Hits, Segment
 log = logging.getLogger(__name__)
 
 MIN_SPARSE_HITS = 2  # the fewest first-stage hits that make a candidate, however sparse the search
-SUPPORT_SAMPLES = 16  # query intervals of a pair found among a shortlist searched in the whole catalog to confirm it
 
 
 def stride_of(t_start: np.ndarray, step: float) -> int:
@@ -81,7 +83,8 @@ def sparse_options(opts: MatchOptions, stride: int) -> MatchOptions:
     return replace(opts, align=replace(opts.align, min_hits=min(min_hits, opts.align.min_hits)))
 
 
-def votes(hits: Hits, times: np.ndarray, window: float) -> dict[int, collections.Counter[str]]:
+def votes(hits: Hits, times: np.ndarray, window: float,
+          above_background: bool = True) -> dict[int, collections.Counter[str]]:
     """Each reference's votes in every ``window`` seconds of the query (keyed by window number; ``window`` ≤ 0:
     one count for the whole query, key 0).
 
@@ -89,7 +92,8 @@ def votes(hits: Hits, times: np.ndarray, window: float) -> dict[int, collections
     reference among its hits, weighted by how far that reference's best similarity stands above the segment's
     last hit (the background of unrelated content any segment finds). A copied segment gives its reference, and
     every reference holding the same content, a strong vote; a segment of content the catalog lacks spreads
-    weak votes over whatever is merely near, so a short copy is not outvoted by the rest of its window."""
+    weak votes over whatever is merely near, so a short copy is not outvoted by the rest of its window. Without
+    ``above_background`` each vote is the reference's raw best similarity (for comparison only)."""
     best: dict[tuple[int, str], float] = {}
     background: dict[int, float] = {}
     for segment, video_id, similarity in zip(hits.query_index.tolist(), hits.video_id.tolist(),
@@ -98,7 +102,8 @@ def votes(hits: Hits, times: np.ndarray, window: float) -> dict[int, collections
         background[segment] = min(background.get(segment, 1.0), similarity)
     counts: dict[int, collections.Counter[str]] = collections.defaultdict(collections.Counter)
     for (segment, video_id), similarity in best.items():
-        counts[int(times[segment] // window) if window > 0 else 0][video_id] += similarity - background[segment]
+        weight = similarity - background[segment] if above_background else similarity
+        counts[int(times[segment] // window) if window > 0 else 0][video_id] += weight
     return dict(counts)
 
 
@@ -210,56 +215,106 @@ def candidate_hits(store: FingerprintStore, prints: dict[str, Fingerprints], sea
             for m, fp in prints.items()}
 
 
-def sampled_rows(prints: Fingerprints, start: float, end: float) -> np.ndarray:
-    """Up to ``SUPPORT_SAMPLES`` evenly spread rows of ``prints`` whose intervals start in [start, end)."""
+def sampled_rows(prints: Fingerprints, start: float, end: float, samples: int) -> np.ndarray:
+    """Up to ``samples`` evenly spread rows of ``prints`` whose intervals start in [start, end)."""
     inside = np.flatnonzero((prints.t_start >= start) & (prints.t_start < end))
-    if len(inside) <= SUPPORT_SAMPLES:
+    if len(inside) <= samples:
         return inside
-    return inside[np.round(np.linspace(0, len(inside) - 1, SUPPORT_SAMPLES)).astype(int)]
+    return inside[np.round(np.linspace(0, len(inside) - 1, samples)).astype(int)]
 
 
-def catalog_support(store: FingerprintStore, segments: Sequence[Segment], prints: dict[str, Fingerprints], k: int,
-                    tolerance: float, exclude_video_id: str | None = None, enough: float | None = None) -> np.ndarray:
-    """For each segment, the share of its sampled query intervals (:func:`sampled_rows`) whose ``k`` nearest
-    stored intervals in the whole catalog hold its reference's stretch (``ref_start`` to ``ref_end``, ± ``tolerance``
-    seconds): the best over the modalities of its evidence (NaN where none of them has an interval in its span).
-    With ``enough``, a segment one modality already supports that much is not searched in the next.
+@dataclass(frozen=True)
+class CatalogCheck:
+    """Checks the pairs one query found among a shortlist against the whole catalog, before the modalities are
+    fused (so a chance pair never wins a fusion contest against the other modality's true pair).
 
-    The stretch, not the segment's line: a still or slow shot puts a true copy's nearest reference intervals
-    seconds off its line, where chance puts the reference's intervals outside the stretch as often as inside."""
-    support = np.full(len(segments), np.nan)
-    for modality, fp in prints.items():
-        picked = [(i, rows) for i, s in enumerate(segments)
-                  if modality in s.modality.split("+") and not (enough is not None and support[i] >= enough)
-                  and len(rows := sampled_rows(fp, s.query_start, s.query_end))]
-        if not picked:
-            continue
-        rows = np.concatenate([r for _, r in picked])
-        owner = np.concatenate([np.full(len(r), i) for i, r in picked])
-        hits = knn(store, modality, fp.vectors[rows], k, exclude_video_id=exclude_video_id)
-        pair = [segments[i] for i in owner[hits.query_index]]
-        inside = np.array([h_ref == p.ref_id and p.ref_start - tolerance <= t <= p.ref_end + tolerance
-                           for h_ref, t, p in zip(hits.video_id.tolist(), hits.t_start.tolist(), pair, strict=True)],
-                          dtype=bool)
-        confirmed = np.zeros(len(rows), dtype=bool)
+    ``prints`` are the query's fingerprints per modality; hits on the video ``exclude_video_id`` are ignored;
+    sampled intervals whose ``k`` nearest all lie in content ``shared`` by ``shared_min_videos`` or more catalog
+    videos tell nothing about any one reference and are left out of the share."""
+
+    store: FingerprintStore
+    prints: dict[str, Fingerprints]
+    k: int
+    threshold: float
+    samples: int
+    exclude_video_id: str | None = None
+    shared: SharedContent = field(default_factory=SharedContent)
+    shared_min_videos: Mapping[str, int] = field(default_factory=dict)
+
+    @classmethod
+    def of(cls, store: FingerprintStore, prints: dict[str, Fingerprints], search: SearchOptions,
+           exclude_video_id: str | None = None, shared: SharedContent | None = None,
+           shared_min_videos: Mapping[str, int] | None = None) -> CatalogCheck:
+        """The check ``search`` configures (``search.shortlist_support_k`` nearest of
+        ``search.shortlist_support_samples`` intervals per pair, ``search.shortlist_support`` of them agreeing)."""
+        return cls(store, {m: fp for m, fp in prints.items() if len(fp)}, search.shortlist_support_k,
+                   search.shortlist_support, search.shortlist_support_samples, exclude_video_id,
+                   shared or SharedContent(), shared_min_videos or {})
+
+    def support(self, segments: Sequence[Segment], tolerance: float, enough: float | None = None) -> np.ndarray:
+        """For each segment, the share of its sampled query intervals (:func:`sampled_rows`) whose ``k`` nearest
+        stored intervals in the whole catalog hold its reference's stretch (``ref_start`` to ``ref_end``,
+        ± ``tolerance`` seconds): the best over the query's modalities, its own first (NaN where no modality has
+        an interval in its span). With ``enough``, a segment one modality already supports that much is not
+        searched in the next.
+
+        The stretch, not the segment's line: a still or slow shot puts a true copy's nearest reference intervals
+        seconds off its line, where chance puts the reference's intervals outside the stretch as often as inside."""
+        support = np.full(len(segments), np.nan)
+        for own in (True, False):
+            for modality in self.prints:
+                todo = [i for i, s in enumerate(segments) if (modality in s.modality.split("+")) == own
+                        and not (enough is not None and support[i] >= enough)]
+                if todo:
+                    shares = self._shares(modality, [segments[i] for i in todo], tolerance)
+                    support[todo] = np.fmax(support[todo], shares)
+        return support
+
+    def _shares(self, modality: str, segments: Sequence[Segment], tolerance: float) -> np.ndarray:
+        """Each segment's share of sampled intervals of ``modality`` that confirm its stretch (NaN: none sampled)."""
+        fp = self.prints[modality]
+        sampled = [sampled_rows(fp, s.query_start, s.query_end, self.samples) for s in segments]
+        owner = np.concatenate([np.full(len(r), i) for i, r in enumerate(sampled)]).astype(int)
+        shares = np.full(len(segments), np.nan)
+        if not len(owner):
+            return shares
+        hits = knn(self.store, modality, fp.vectors[np.concatenate(sampled)], self.k,
+                   exclude_video_id=self.exclude_video_id)
+        pair = owner[hits.query_index]
+        ref_id = np.array([s.ref_id for s in segments], dtype=object)
+        ref_start = np.array([s.ref_start for s in segments]) - tolerance
+        ref_end = np.array([s.ref_end for s in segments]) + tolerance
+        inside = (hits.video_id == ref_id[pair]) & (hits.t_start >= ref_start[pair]) & (hits.t_start <= ref_end[pair])
+        confirmed = np.zeros(len(owner), dtype=bool)
         confirmed[hits.query_index[inside]] = True
-        for i in np.unique(owner):
-            support[i] = np.fmax(support[i], confirmed[owner == i].mean())
-    return support
+        shared = self.shared.covers(modality, hits.video_id, hits.t_start, hits.t_end,
+                                    self.shared_min_videos.get(modality, 2))
+        telling = np.zeros(len(owner), dtype=bool)
+        telling[hits.query_index[~shared]] = True
+        counted = np.bincount(owner, weights=telling, minlength=len(segments))
+        agreeing = np.bincount(owner, weights=confirmed & telling, minlength=len(segments))
+        sampled_any = np.bincount(owner, minlength=len(segments)) > 0
+        shares[sampled_any] = np.divide(agreeing, counted, out=np.zeros(len(segments)), where=counted > 0)[sampled_any]
+        return shares
 
-
-def supported_by_catalog(store: FingerprintStore, segments: list[Segment], prints: dict[str, Fingerprints],
-                         search: SearchOptions, tolerance: float,
-                         exclude_video_id: str | None = None) -> list[Segment]:
-    """The ``segments`` found among a shortlist whose :func:`catalog_support` reaches ``search.shortlist_support``
-    (a segment with no interval to check is kept)."""
-    if not segments or search.shortlist_support <= 0:
-        return segments
-    support = catalog_support(store, segments, prints, search.shortlist_support_k, tolerance, exclude_video_id,
-                              enough=search.shortlist_support)
-    kept = [s for s, share in zip(segments, support.tolist(), strict=True)
-            if math.isnan(share) or share >= search.shortlist_support]
-    if len(kept) < len(segments):
-        log.debug("%d of %d pairs found among the shortlist not supported by the whole catalog",
-                  len(segments) - len(kept), len(segments))
-    return kept
+    def __call__(self, per_modality: dict[str, list[Segment]], tolerance: float) -> dict[str, list[Segment]]:
+        """Each modality's segments whose :meth:`support` reaches ``threshold`` (a segment with no interval to
+        check is kept; a threshold ≤ 0 keeps all). A segment that is the same copy as one of another modality
+        already supported (:func:`avm.match.fuse.same_copy`: fusion will merge them) is kept without a search."""
+        if self.threshold <= 0:
+            return per_modality
+        kept: dict[str, list[Segment]] = {}
+        supported: list[Segment] = []
+        checked = dropped = 0
+        for modality, found in per_modality.items():
+            vouched = [any(same_copy(s, other, tolerance) for other in supported) for s in found]
+            rest = [s for s, v in zip(found, vouched, strict=True) if not v]
+            support = self.support(rest, tolerance, enough=self.threshold).tolist()
+            passed = {id(s) for s, share in zip(rest, support, strict=True)
+                      if math.isnan(share) or share >= self.threshold}
+            supported += [s for s, share in zip(rest, support, strict=True) if share >= self.threshold]
+            kept[modality] = [s for s, v in zip(found, vouched, strict=True) if v or id(s) in passed]
+            checked, dropped = checked + len(rest), dropped + len(rest) - len(passed)
+        if dropped:
+            log.debug("%d of %d pairs found among the shortlist not supported by the whole catalog", dropped, checked)
+        return kept

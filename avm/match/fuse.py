@@ -13,7 +13,7 @@ from avm.types import Segment
 LineSupport = Callable[[Segment, float, float], float]
 
 
-def _same_copy(a: Segment, b: Segment, tolerance: float) -> bool:
+def same_copy(a: Segment, b: Segment, tolerance: float) -> bool:
     """Same reference, overlapping in query time, and on about the same line where they overlap."""
     start, end = max(a.query_start, b.query_start), min(a.query_end, b.query_end)
     if a.ref_id != b.ref_id or end <= start:
@@ -92,7 +92,7 @@ def fuse_modalities(per_modality: dict[str, list[Segment]], offset_tolerance: fl
         for i, other in enumerate(merged):
             if seg.modality in other.modality.split("+"):
                 continue
-            if _same_copy(other, seg, offset_tolerance):
+            if same_copy(other, seg, offset_tolerance):
                 merged[i] = _merge(other, seg)
                 break
             if _conflict(other, seg, opts.conflict_overlap):

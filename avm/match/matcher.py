@@ -12,12 +12,15 @@ from avm.types import Fingerprints, Hits, Segment
 
 # (modality, reference video id) → that reference's stored interval fingerprints, or None if it has none
 ReferenceLookup = Callable[[str, str], Fingerprints | None]
+# (each modality's segments, offset tolerance in seconds) → those that hold up (avm.match.cascade.CatalogCheck)
+PairCheck = Callable[[dict[str, list[Segment]], float], dict[str, list[Segment]]]
 
 
 def match_segments(query_id: str, prints: dict[str, Fingerprints], hits: dict[str, Hits],
                    opts: dict[str, MatchOptions], references: ReferenceLookup | None = None,
-                   fuse: FuseOptions | None = None) -> list[Segment]:
-    """Align each modality's hits into segments, refine them along their lines, and fuse the modalities.
+                   fuse: FuseOptions | None = None, check: PairCheck | None = None) -> list[Segment]:
+    """Align each modality's hits into segments, refine them along their lines, keep those that pass ``check``,
+    and fuse the modalities.
 
     ``prints`` are the query's fingerprints per modality and ``hits`` their k-NN hits. With ``references``,
     every segment is refined against its reference's fingerprints (``avm.match.refine``) where the modality's
@@ -37,6 +40,8 @@ def match_segments(query_id: str, prints: dict[str, Fingerprints], hits: dict[st
             segments = suppress_overlaps(refined, o.align)
         per_modality[m] = [s for s in segments if s.score >= o.align.min_score]
     tolerance = max(o.align.offset_tolerance for o in opts.values()) if opts else 0.0
+    if check is not None:
+        per_modality = check(per_modality, tolerance)
     support = None if references is None else _support_along_lines(prints, opts, references)
     min_duration = min(o.align.min_duration for o in opts.values()) if opts else 0.0
     return fuse_modalities(per_modality, tolerance, support=support, min_duration=min_duration, opts=fuse)

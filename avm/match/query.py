@@ -5,7 +5,7 @@ from __future__ import annotations
 import functools
 
 from avm.index import FingerprintStore, SearchOptions
-from avm.match.cascade import candidate_hits, sparse_options, supported_by_catalog
+from avm.match.cascade import CatalogCheck, candidate_hits, sparse_options
 from avm.match.matcher import ReferenceLookup, match_segments
 from avm.match.options import FuseOptions, MatchOptions
 from avm.match.shared import SharedContent
@@ -31,7 +31,7 @@ def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Finger
                 exclude_self: bool = False, shortlisted: bool = False) -> list[Segment]:
     """Search one query's intervals in each modality's table (every interval, or a sparse first stage, among
     a shortlist of references when ``shortlisted``: :mod:`avm.match.cascade`), align and refine the hits, fuse the
-    modalities; pairs found among a shortlist are kept only where the whole catalog supports them.
+    modalities; pairs found among a shortlist are kept, before fusion, only where the whole catalog supports them.
 
     With ``exclude_self`` (the query is a catalog video) the video with its id is excluded; so are hits on
     content ``shared`` by ``calibration.shared_min_videos`` or more catalog videos. ``references`` (by default a
@@ -46,8 +46,5 @@ def match_query(store: FingerprintStore, query_id: str, prints: dict[str, Finger
     for m, (first, stride) in found.items():
         hits[m] = shared.drop_hits(m, first, opts[m].calibration.shared_min_videos)
         aligned[m] = sparse_options(opts[m], stride)
-    segments = match_segments(query_id, prints, hits, aligned, references=references, fuse=fuse)
-    if not shortlisted:
-        return segments
-    tolerance = max((o.align.offset_tolerance for o in opts.values()), default=0.0)
-    return supported_by_catalog(store, segments, prints, search, tolerance, exclude)
+    check = CatalogCheck.of(store, prints, search, exclude, shared, min_videos) if shortlisted else None
+    return match_segments(query_id, prints, hits, aligned, references=references, fuse=fuse, check=check)
