@@ -4,7 +4,8 @@ For every pair of a finished scan (the latest run of its ``matches`` Parquet dat
 the pair's query file again, searches up to ``search.shortlist_support_samples`` of the pair's query intervals
 in the whole catalog of the scan's store, and prints :meth:`avm.match.cascade.CatalogCheck.support`: the share of
 them whose ``search.shortlist_support_k`` nearest stored intervals hold the pair's stretch of its reference
-(intervals whose nearest all lie in the catalog's shared content left out, as in the scan). Each pair is labelled
+(shared content left out as in the scan; the scan checks each modality's pairs before fusion, this script
+the fused pairs it is given). Each pair is labelled
 by the benchmark's ground truth (true: it overlaps a ground-truth pair of the same query and reference), and the
 summary counts, for a grid of ``search.shortlist_support`` values, the true and the chance pairs a scan would keep.
 

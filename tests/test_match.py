@@ -541,6 +541,11 @@ def test_a_pair_found_among_a_shortlist_is_kept_only_where_the_whole_catalog_sup
     seen = dataclasses.replace(copy, modality="visual")
     seen_by_chance = dataclasses.replace(chance, modality="visual")
     assert both({"audio": [], "visual": [seen, seen_by_chance]}, 1.0) == {"audio": [], "visual": [seen]}
+    # checked before fusion, a stronger chance picture pair no longer wins the copy's query time from the soundtrack
+    copy_scored = dataclasses.replace(copy, score=0.8, n_hits=40)
+    rival = Segment("q", 10.0, 40.0, "r", 90.0, 120.0, score=0.99, modality="visual", n_hits=60)
+    assert fuse_modalities({"audio": [copy_scored], "visual": [rival]}, 1.0, min_duration=1.0) == [rival]
+    assert fuse_modalities(both({"audio": [copy_scored], "visual": [rival]}, 1.0), 1.0, min_duration=1.0) == [copy_scored]
     # a pair with no query interval in its span is kept
     beyond = Segment("q", 70.0, 90.0, "r", 40.0, 60.0, modality="audio")
     assert audio_only({"audio": [beyond]}, 1.0) == {"audio": [beyond]}
@@ -551,6 +556,36 @@ def test_a_pair_found_among_a_shortlist_is_kept_only_where_the_whole_catalog_sup
         search = SearchOptions(k=3, shortlist=2, shortlist_support_k=3, shortlist_support=support_needed)
         found = match_query(store, "q", {"audio": query}, search, opts, lookup, shortlisted=True)
         assert [(s.ref_id, s.modality) for s in found] == expected
+
+
+def test_a_pair_covered_by_the_same_copy_in_the_other_modality_is_not_searched_again(tmp_path, monkeypatch):
+    """A picture pair that is the same copy as an already supported soundtrack pair, and lies within it, is kept
+    without a search of its own; one that runs far past it is searched over its own span."""
+    import avm.match.cascade as cascade
+    from avm.index import FingerprintStore, IndexOptions, SearchOptions, store_videos
+
+    query, ref = _copy_with_speed(1.0, 30.0, 10.0, 40.0, seed=4)
+    picture = dataclasses.replace(query, modality="visual")
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
+    store_videos(store, {"r": {"audio": ref, "visual": dataclasses.replace(ref, modality="visual")}},
+                 durations={"r": 120.0})
+    searched: list[int] = []
+
+    def counted_knn(*args, **kwargs):
+        searched.append(len(args[2]))
+        return knn(*args, **kwargs)
+
+    knn = cascade.knn
+    monkeypatch.setattr(cascade, "knn", counted_knn)
+    check = cascade.CatalogCheck.of(store, {"audio": query, "visual": picture}, SearchOptions(shortlist_support_k=3))
+    sound = Segment("q", 10.0, 40.0, "r", 40.0, 70.0, modality="audio")
+    within = Segment("q", 11.0, 39.0, "r", 41.0, 69.0, modality="visual")
+    assert check({"audio": [sound], "visual": [within]}, 1.0) == {"audio": [sound], "visual": [within]}
+    assert searched == [16]
+    searched.clear()
+    further = Segment("q", 10.0, 58.0, "r", 40.0, 88.0, modality="visual")
+    check({"audio": [sound], "visual": [further]}, 1.0)
+    assert searched == [16, 16]
 
 
 def test_intervals_in_shared_content_do_not_count_against_a_shortlisted_pair(tmp_path):
@@ -577,3 +612,6 @@ def test_intervals_in_shared_content_do_not_count_against_a_shortlisted_pair(tmp
     aware = CatalogCheck.of(store, {"audio": query}, search, shared=shared)
     assert aware.support([copy], 1.0)[0] >= 0.9
     assert aware({"audio": [copy]}, 1.0) == {"audio": [copy]}
+    # a pair made only of shared content is not a copy
+    intro_only = Segment("q", 10.0, 25.0, "r", 40.0, 55.0, modality="audio")
+    assert aware.support([intro_only], 1.0)[0] == 0.0 and aware({"audio": [intro_only]}, 1.0) == {"audio": []}

@@ -38,7 +38,7 @@ from avm.types import Segment, Verdict
 
 log = logging.getLogger(__name__)
 
-CALIBRATION_VERSION = 5
+CALIBRATION_VERSION = 6
 # a calibrated threshold at or above this leaves a modality (almost) no room to match: said loudly
 NO_ROOM_SIMILARITY = 0.99
 
@@ -168,7 +168,7 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
     """Scores of the segments found per modality when sampled catalog videos, played backwards, are matched
     as queries against the rest of the catalog with the scan's first stage (hits on any ``shared`` content
     dropped: calibration measures unrelated content only; a shortlist's pairs checked against the whole catalog as
-    a scan checks them); and the hours of media used."""
+    a scan checks them, in their one modality); and the hours of media used."""
     references = reference_lookup(store)
     shared = shared or SharedContent()
     scores: dict[str, list[float]] = {m: [] for m in opts}
@@ -180,7 +180,8 @@ def null_segment_scores(store: FingerprintStore, opts: dict[str, MatchOptions], 
                 continue
             backwards = prints.reversed()
             hits, stride = candidate_hits(store, {m: backwards}, search, references, shortlisted, video_id, shared)[m]
-            check = CatalogCheck.of(store, {m: backwards}, search, video_id, shared) if shortlisted else None
+            check = (CatalogCheck.of(store, {m: backwards}, search, video_id, shared,
+                                     {m: o.calibration.shared_min_videos}) if shortlisted else None)
             found = match_segments(video_id, {m: backwards}, {m: shared.drop_hits(m, hits)},
                                    {m: sparse_options(o, stride)}, references=references, check=check)
             scores[m] += [s.score for s in found]

@@ -54,6 +54,9 @@ from avm.types import Fingerprints, Hits, Segment
 log = logging.getLogger(__name__)
 
 MIN_SPARSE_HITS = 2  # the fewest first-stage hits that make a candidate, however sparse the search
+# share of a pair's query span an already supported pair of the other modality, the same copy, must cover for the
+# pair to be kept without a search of its own (fusion merges the two, so its uncovered rest would go unchecked)
+VOUCHED_OVERLAP = 0.8
 
 
 def stride_of(t_start: np.ndarray, step: float) -> int:
@@ -223,14 +226,21 @@ def sampled_rows(prints: Fingerprints, start: float, end: float, samples: int) -
     return inside[np.round(np.linspace(0, len(inside) - 1, samples)).astype(int)]
 
 
+def covered_share(segment: Segment, other: Segment) -> float:
+    """The share of ``segment``'s query span that ``other``'s query span covers."""
+    inter = min(segment.query_end, other.query_end) - max(segment.query_start, other.query_start)
+    return max(inter, 0.0) / max(segment.query_end - segment.query_start, 1e-9)
+
+
 @dataclass(frozen=True)
 class CatalogCheck:
     """Checks the pairs one query found among a shortlist against the whole catalog, before the modalities are
     fused (so a chance pair never wins a fusion contest against the other modality's true pair).
 
     ``prints`` are the query's fingerprints per modality; hits on the video ``exclude_video_id`` are ignored;
-    sampled intervals whose ``k`` nearest all lie in content ``shared`` by ``shared_min_videos`` or more catalog
-    videos tell nothing about any one reference and are left out of the share."""
+    hits in content ``shared`` by ``shared_min_videos`` or more catalog videos tell nothing about any one reference:
+    they never confirm a pair, and a sampled interval whose ``k`` nearest all lie there is left out of the share (a
+    pair all of whose sampled intervals are left out has a share of 0: shared content is never a copy)."""
 
     store: FingerprintStore
     prints: dict[str, Fingerprints]
@@ -284,11 +294,12 @@ class CatalogCheck:
         ref_id = np.array([s.ref_id for s in segments], dtype=object)
         ref_start = np.array([s.ref_start for s in segments]) - tolerance
         ref_end = np.array([s.ref_end for s in segments]) + tolerance
-        inside = (hits.video_id == ref_id[pair]) & (hits.t_start >= ref_start[pair]) & (hits.t_start <= ref_end[pair])
-        confirmed = np.zeros(len(owner), dtype=bool)
-        confirmed[hits.query_index[inside]] = True
         shared = self.shared.covers(modality, hits.video_id, hits.t_start, hits.t_end,
                                     self.shared_min_videos.get(modality, 2))
+        inside = ((hits.video_id == ref_id[pair]) & (hits.t_start >= ref_start[pair])
+                  & (hits.t_start <= ref_end[pair]) & ~shared)
+        confirmed = np.zeros(len(owner), dtype=bool)
+        confirmed[hits.query_index[inside]] = True
         telling = np.zeros(len(owner), dtype=bool)
         telling[hits.query_index[~shared]] = True
         counted = np.bincount(owner, weights=telling, minlength=len(segments))
@@ -300,14 +311,16 @@ class CatalogCheck:
     def __call__(self, per_modality: dict[str, list[Segment]], tolerance: float) -> dict[str, list[Segment]]:
         """Each modality's segments whose :meth:`support` reaches ``threshold`` (a segment with no interval to
         check is kept; a threshold ≤ 0 keeps all). A segment that is the same copy as one of another modality
-        already supported (:func:`avm.match.fuse.same_copy`: fusion will merge them) is kept without a search."""
+        already supported (:func:`avm.match.fuse.same_copy`: fusion will merge them) and covered by it over
+        ``VOUCHED_OVERLAP`` of its query span is kept without a search."""
         if self.threshold <= 0:
             return per_modality
         kept: dict[str, list[Segment]] = {}
         supported: list[Segment] = []
         checked = dropped = 0
         for modality, found in per_modality.items():
-            vouched = [any(same_copy(s, other, tolerance) for other in supported) for s in found]
+            vouched = [any(same_copy(s, other, tolerance) and covered_share(s, other) >= VOUCHED_OVERLAP
+                           for other in supported) for s in found]
             rest = [s for s, v in zip(found, vouched, strict=True) if not v]
             support = self.support(rest, tolerance, enough=self.threshold).tolist()
             passed = {id(s) for s, share in zip(rest, support, strict=True)
