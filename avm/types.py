@@ -158,6 +158,15 @@ class Segment:
         """Length of the query side (seconds)."""
         return self.query_end - self.query_start
 
+    def query_overlap(self, other: Segment) -> float:
+        """Seconds of query time this segment and ``other`` both cover (0 when they do not meet)."""
+        return max(0.0, min(self.query_end, other.query_end) - max(self.query_start, other.query_start))
+
+    def overlap_of_shorter(self, other: Segment) -> float:
+        """The share of the shorter of the two query spans that both cover (0 for an empty span)."""
+        shorter = min(self.duration, other.duration)
+        return self.query_overlap(other) / shorter if shorter > 0 else 0.0
+
     def to_row(self, run_id: str, query_uri: str | None = None, ref_uri: str | None = None) -> dict[str, object]:
         """The segment as one row of :data:`avm.schema.MATCHES_SCHEMA`."""
         return {**dataclasses.asdict(self), "run_id": run_id, "query_uri": query_uri, "ref_uri": ref_uri}

@@ -31,6 +31,14 @@ def test_hits_and_segments_round_trip_through_tables():
     assert abs(segment.offset - (11.0 - 1.1 * 1.0)) < 1e-12 and segment.duration == 4.0
 
 
+def test_two_segments_overlap_by_the_query_time_both_cover():
+    long, short = Segment("q", 0.0, 10.0, "r", 0.0, 10.0), Segment("q", 8.0, 12.0, "r", 8.0, 12.0)
+    apart, empty = Segment("q", 20.0, 25.0, "r", 20.0, 25.0), Segment("q", 5.0, 5.0, "r", 5.0, 5.0)
+    assert long.query_overlap(short) == short.query_overlap(long) == 2.0
+    assert long.overlap_of_shorter(short) == 0.5 and long.query_overlap(apart) == 0.0
+    assert long.overlap_of_shorter(apart) == 0.0 and long.overlap_of_shorter(empty) == 0.0
+
+
 def test_segment_vectors_are_normalised_means_of_each_window_half_a_window_apart():
     rng = np.random.default_rng(1)
     vectors = rng.standard_normal((45, 8)).astype(np.float32)

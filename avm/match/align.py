@@ -23,12 +23,6 @@ def _runs(times: np.ndarray, max_gap: float) -> list[np.ndarray]:
     return np.split(order, breaks)
 
 
-def _overlap_fraction(a: Segment, b: Segment) -> float:
-    inter = min(a.query_end, b.query_end) - max(a.query_start, b.query_start)
-    shorter = min(a.query_end - a.query_start, b.query_end - b.query_start)
-    return max(0.0, inter) / shorter if shorter > 0 else 0.0
-
-
 def boundary_margin(query_t_start: np.ndarray, query_t_end: np.ndarray, window_overlap: float = 0.5) -> float:
     """How far a run's outer interval edges lie outside the copy (negative: inside it).
 
@@ -157,7 +151,7 @@ def suppress_overlaps(segments: list[Segment], opts: AlignOptions) -> list[Segme
     """Keep the strongest segments; drop a weaker one of the same (query, ref) pair that mostly overlaps a kept one."""
     kept: list[Segment] = []
     for seg in sorted(segments, key=lambda s: (-s.score * s.n_hits, s.query_start)):
-        if any(k.ref_id == seg.ref_id and _overlap_fraction(k, seg) > opts.suppress_overlap for k in kept):
+        if any(k.ref_id == seg.ref_id and k.overlap_of_shorter(seg) > opts.suppress_overlap for k in kept):
             continue
         kept.append(seg)
         if len(kept) >= opts.max_segments_per_query:

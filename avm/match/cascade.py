@@ -228,8 +228,7 @@ def sampled_rows(prints: Fingerprints, start: float, end: float, samples: int) -
 
 def covered_share(segment: Segment, other: Segment) -> float:
     """The share of ``segment``'s query span that ``other``'s query span covers."""
-    inter = min(segment.query_end, other.query_end) - max(segment.query_start, other.query_start)
-    return max(inter, 0.0) / max(segment.query_end - segment.query_start, 1e-9)
+    return segment.query_overlap(other) / max(segment.duration, 1e-9)
 
 
 @dataclass(frozen=True)
@@ -304,7 +303,7 @@ class CatalogCheck:
         telling[hits.query_index[~shared]] = True
         counted = np.bincount(owner, weights=telling, minlength=len(segments))
         agreeing = np.bincount(owner, weights=confirmed & telling, minlength=len(segments))
-        sampled_any = np.bincount(owner, minlength=len(segments)) > 0
+        sampled_any = np.array([len(r) > 0 for r in sampled])
         shares[sampled_any] = np.divide(agreeing, counted, out=np.zeros(len(segments)), where=counted > 0)[sampled_any]
         return shares
 

@@ -34,9 +34,7 @@ def _merge(a: Segment, b: Segment) -> Segment:
 
 def _conflict(a: Segment, b: Segment, overlap: float) -> bool:
     """Same reference and mostly the same query time, on different lines: at most one of them is right."""
-    inter = min(a.query_end, b.query_end) - max(a.query_start, b.query_start)
-    shorter = min(a.query_end - a.query_start, b.query_end - b.query_start)
-    return a.ref_id == b.ref_id and shorter > 0 and inter / shorter > overlap
+    return a.ref_id == b.ref_id and a.overlap_of_shorter(b) > overlap
 
 
 def _strength(seg: Segment) -> float:
