@@ -167,6 +167,10 @@ class Segment:
         shorter = min(self.duration, other.duration)
         return self.query_overlap(other) / shorter if shorter > 0 else 0.0
 
+    def share_covered_by(self, other: Segment) -> float:
+        """The share of this segment's query span that ``other``'s covers (0 for an empty span)."""
+        return self.query_overlap(other) / self.duration if self.duration > 0 else 0.0
+
     def to_row(self, run_id: str, query_uri: str | None = None, ref_uri: str | None = None) -> dict[str, object]:
         """The segment as one row of :data:`avm.schema.MATCHES_SCHEMA`."""
         return {**dataclasses.asdict(self), "run_id": run_id, "query_uri": query_uri, "ref_uri": ref_uri}

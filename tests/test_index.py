@@ -134,6 +134,24 @@ def test_impostor_similarities_are_the_best_match_in_another_video(tmp_path):
     assert len(found) == 40 and np.allclose(np.sort(found), np.sort(expected), atol=1e-3)
 
 
+def test_impostor_samples_leave_out_content_that_several_other_videos_hold(tmp_path):
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
+    rng = np.random.default_rng(6)
+    ident, copied = _unit(rng, 1, 32), _unit(rng, 1, 32)
+    t = np.arange(10, dtype=np.float32)
+    prints = {}
+    for i in range(4):
+        v = _unit(rng, 10, 32)
+        v[0] = ident[0] if i < 3 else v[0]  # one interval long, in three videos: held by two others
+        v[5] = copied[0] if i in (0, 3) else v[5]  # in two videos: maybe a copy inside the catalog, kept
+        prints[f"v{i}"] = {"audio": Fingerprints("audio", t, t + 1, v, "test-model")}
+    store_videos(store, prints)
+    everything = impostor_similarities(store, "audio", samples=40, k=8)
+    kept = impostor_similarities(store, "audio", samples=40, k=8, recurring=(0.9, 2))
+    assert len(everything) == 40 and (everything > 0.99).sum() == 5  # the ident three times, the copy twice
+    assert len(kept) == 37 and (kept > 0.99).sum() == 2
+
+
 def test_pq_sub_vectors_divide_the_dimension_at_about_four_dimensions_each():
     from avm.index.maintenance import pq_sub_vectors
 

@@ -37,6 +37,8 @@ def test_two_segments_overlap_by_the_query_time_both_cover():
     assert long.query_overlap(short) == short.query_overlap(long) == 2.0
     assert long.overlap_of_shorter(short) == 0.5 and long.query_overlap(apart) == 0.0
     assert long.overlap_of_shorter(apart) == 0.0 and long.overlap_of_shorter(empty) == 0.0
+    assert long.share_covered_by(short) == 0.2 and short.share_covered_by(long) == 0.5
+    assert empty.share_covered_by(long) == 0.0 and long.share_covered_by(apart) == 0.0
 
 
 def test_segment_vectors_are_normalised_means_of_each_window_half_a_window_apart():

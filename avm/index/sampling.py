@@ -40,13 +40,15 @@ def sample_vectors(store: FingerprintStore, modality: str, samples: int, seed: i
 
 
 def impostor_similarities(store: FingerprintStore, modality: str, samples: int, k: int = 32, seed: int = 0,
-                          ignore: IntervalFilter | None = None) -> np.ndarray:
+                          ignore: IntervalFilter | None = None, recurring: tuple[float, int] | None = None) -> np.ndarray:
     """Best similarity of randomly sampled stored intervals to any interval of *another* video.
 
     This is the null distribution of hit similarities for unrelated content (up to the rare true copies
     inside the catalog), used to calibrate the matcher's hit threshold for whatever model is in use.
     Intervals that ``ignore`` marks (content known to recur across videos) are neither sampled nor counted as
-    hits.
+    hits. With ``recurring = (similarity, videos)``, a sampled interval whose nearest reach ``similarity`` in
+    ``videos`` or more other videos is left out too: content the catalog holds many times over, however short
+    (an ident or an outro a window long, which no search along a line can confirm).
     """
     sample = _sample_rows(store, modality, samples, seed, ["video_id", "t_start", "t_end", "vector"])
     if sample is None:
@@ -55,21 +57,30 @@ def impostor_similarities(store: FingerprintStore, modality: str, samples: int, 
         keep = ~ignore(sample["video_id"], sample["t_start"], sample["t_end"])
         sample = {c: v[keep] for c, v in sample.items()}
     vectors, owners = sample["vector"], np.asarray(sample["video_id"], dtype=object)
-    best = _best_foreign(knn(store, modality, vectors, k), owners, ignore)
+    hits = knn(store, modality, vectors, k)
+    left_out = _recurring_rows(hits, owners, *recurring) if recurring else np.zeros(0, np.int64)
+    best = _best_foreign(hits, owners, ignore).drop(left_out, errors="ignore")
     # intervals whose k nearest all lie in their own video (long still or repeated scenes) or in ignored content
     # are searched again deeper, then alone with their video filtered out, so the sample is not biased towards
     # varied content
-    missing = np.setdiff1d(np.arange(len(vectors)), best.index.to_numpy())
+    missing = np.setdiff1d(np.arange(len(vectors)), np.union1d(best.index.to_numpy(), left_out))
     if len(missing):
         deeper = _best_foreign(knn(store, modality, vectors[missing], 8 * k), owners[missing], ignore)
         best = pd.concat([best, pd.Series(deeper.to_numpy(), index=missing[deeper.index.to_numpy()])])
-    for i in np.setdiff1d(np.arange(len(vectors)), best.index.to_numpy()):
+    for i in np.setdiff1d(np.arange(len(vectors)), np.union1d(best.index.to_numpy(), left_out)):
         again = knn(store, modality, vectors[i:i + 1], 1, exclude_video_id=str(owners[i]))
         if ignore is not None and len(again):
             again = again.select(~ignore(again.video_id, again.t_start, again.t_end))
         if len(again):
             best.loc[i] = float(again.similarity[0])
     return best.to_numpy(np.float32)
+
+
+def _recurring_rows(hits: Hits, owners: np.ndarray, similarity: float, videos: int) -> np.ndarray:
+    """The query rows whose hits reach ``similarity`` in at least ``videos`` videos other than their owner."""
+    strong = hits.select((hits.similarity >= similarity) & (hits.video_id != owners[hits.query_index]))
+    others = pd.Series(strong.video_id).groupby(strong.query_index).nunique()
+    return others.index[others.to_numpy() >= videos].to_numpy(np.int64)
 
 
 def _best_foreign(hits: Hits, owners: np.ndarray, ignore: IntervalFilter | None = None) -> pd.Series:

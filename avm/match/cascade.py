@@ -226,11 +226,6 @@ def sampled_rows(prints: Fingerprints, start: float, end: float, samples: int) -
     return inside[np.round(np.linspace(0, len(inside) - 1, samples)).astype(int)]
 
 
-def covered_share(segment: Segment, other: Segment) -> float:
-    """The share of ``segment``'s query span that ``other``'s query span covers."""
-    return segment.query_overlap(other) / max(segment.duration, 1e-9)
-
-
 @dataclass(frozen=True)
 class CatalogCheck:
     """Checks the pairs one query found among a shortlist against the whole catalog, before the modalities are
@@ -318,7 +313,7 @@ class CatalogCheck:
         supported: list[Segment] = []
         checked = dropped = 0
         for modality, found in per_modality.items():
-            vouched = [any(same_copy(s, other, tolerance) and covered_share(s, other) >= VOUCHED_OVERLAP
+            vouched = [any(same_copy(s, other, tolerance) and s.share_covered_by(other) >= VOUCHED_OVERLAP
                            for other in supported) for s in found]
             rest = [s for s, v in zip(found, vouched, strict=True) if not v]
             support = self.support(rest, tolerance, enough=self.threshold).tolist()

@@ -78,7 +78,9 @@ class CalibrationOptions:
     shared_query_every: float = 1.0
     shared_similarity: float = 0.9
     # hits on content that at least this many catalog videos hold are dropped when matching; content in only
-    # two may be a copy inside the catalog, which a catalog scan must still report (calibration leaves out both)
+    # two may be a copy inside the catalog, which a catalog scan must still report (calibration leaves out both).
+    # An impostor sample alike at `shared_similarity` to this many videos (itself included) is left out too,
+    # however short its content (an ident a window long, which the line search cannot confirm)
     shared_min_videos: int = 3
 
 
