@@ -62,7 +62,8 @@ def cache_hits(bench: Path, db: Path, out: Path, overrides: list[str]) -> None:
     shared = shared_content(store, {m: match[m].calibration for m in modalities}, job.search.k,
                             reference_lookup(store))
     impostors = {m: impostor_similarities(store, m, match[m].calibration.samples,
-                                          ignore=functools.partial(shared.covers, m)) for m in modalities}
+                                          ignore=functools.partial(shared.covers, m),
+                                          recurring=match[m].calibration.recurring) for m in modalities}
     hits: dict[str, list[pa.Table]] = {m: [] for m in modalities}
     prints: dict[str, list[pa.Table]] = {m: [] for m in modalities}
     queries = read_inputs(str(bench / "queries.csv"))

@@ -152,6 +152,25 @@ def test_impostor_samples_leave_out_content_that_several_other_videos_hold(tmp_p
     assert len(kept) == 37 and (kept > 0.99).sum() == 2
 
 
+def test_a_still_shared_by_several_videos_is_left_out_after_the_deeper_search(tmp_path):
+    store = FingerprintStore(IndexOptions(uri=str(tmp_path / "db")))
+    rng = np.random.default_rng(7)
+    title = _unit(rng, 1, 32)
+    t = np.arange(20, dtype=np.float32)
+    prints = {}
+    for i in range(4):
+        v = _unit(rng, 20, 32)
+        if i < 3:  # ten identical intervals (a still): the nearest 8 of each lie in its own video
+            still = title[0] + 0.15 * _unit(rng, 1, 32)[0]
+            v[:10] = still / np.linalg.norm(still)
+        prints[f"v{i}"] = {"audio": Fingerprints("audio", t, t + 1, v, "test-model")}
+    store_videos(store, prints)
+    everything = impostor_similarities(store, "audio", samples=80, k=8)
+    kept = impostor_similarities(store, "audio", samples=80, k=8, recurring=(0.9, 2))
+    assert len(everything) == 80 and (everything > 0.9).sum() == 30
+    assert len(kept) == 50 and (kept > 0.9).sum() == 0
+
+
 def test_pq_sub_vectors_divide_the_dimension_at_about_four_dimensions_each():
     from avm.index.maintenance import pq_sub_vectors
 

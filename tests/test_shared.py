@@ -85,7 +85,7 @@ def series(tmp_path_factory):
     refs = work / "refs"
     refs.mkdir()
     for i in range(5):
-        # each body its own piece of music (a minute each: bodies cut past a piece's end would share silence)
+        # each body its own piece of music (45-61 s long: bodies cut past a piece's end would share silence)
         body = make_clip(work / f"body{i}.mp4", video=footage[i], audio=music[i], duration=20, audio_start=5.0 * i)
         _join([(intro, 0.0, INTRO_SECONDS), (body, 0.0, 20.0), (outro, 0.0, OUTRO_SECONDS)], refs / f"ep{i}.mp4")
     filler = make_clip(work / "filler.mp4", video=photos[0], audio=music[5], duration=12, audio_start=30.0)

@@ -65,7 +65,12 @@ def impostor_similarities(store: FingerprintStore, modality: str, samples: int, 
     # varied content
     missing = np.setdiff1d(np.arange(len(vectors)), np.union1d(best.index.to_numpy(), left_out))
     if len(missing):
-        deeper = _best_foreign(knn(store, modality, vectors[missing], 8 * k), owners[missing], ignore)
+        deeper_hits = knn(store, modality, vectors[missing], 8 * k)
+        deeper = _best_foreign(deeper_hits, owners[missing], ignore)
+        if recurring:
+            recurring_there = _recurring_rows(deeper_hits, owners[missing], *recurring)
+            deeper = deeper.drop(recurring_there, errors="ignore")
+            left_out = np.union1d(left_out, missing[recurring_there])
         best = pd.concat([best, pd.Series(deeper.to_numpy(), index=missing[deeper.index.to_numpy()])])
     for i in np.setdiff1d(np.arange(len(vectors)), np.union1d(best.index.to_numpy(), left_out)):
         again = knn(store, modality, vectors[i:i + 1], 1, exclude_video_id=str(owners[i]))

@@ -15,7 +15,8 @@ Content that recurs across catalog videos (intros, outros, logos: :mod:`avm.matc
 left out of both, so that it cannot pass for chance likeness and lift the thresholds out of reach; the spans
 found travel with the calibration, and matching drops hits landing in them. Content too short for that search
 (an ident or an outro about a window long) is left out of the impostor samples where it is seen: a sampled
-interval as alike as only the same content is (``shared_similarity``) to ``shared_min_videos - 1`` other videos.
+interval as alike as only the same content is (``shared_similarity``) to ``shared_min_videos - 1`` or more other
+videos.
 """
 
 from __future__ import annotations
@@ -201,12 +202,6 @@ def with_decision_thresholds(opts: dict[str, MatchOptions], null_scores: dict[st
     return out
 
 
-def _recurring(opts: CalibrationOptions) -> tuple[float, int] | None:
-    """(similarity, other videos) that mark an impostor sample as content many catalog videos hold: the level only
-    the same content reaches, in as many other videos as make content shared (None: detection off)."""
-    return (opts.shared_similarity, opts.shared_min_videos - 1) if opts.shared_content else None
-
-
 def calibrate_catalog(store: FingerprintStore, opts: dict[str, MatchOptions], search: SearchOptions) -> Calibration:
     """Calibrated options for matching against this catalog (computed once per catalog state and settings)."""
     key = _cache_key(store, opts, search)
@@ -218,7 +213,7 @@ def calibrate_catalog(store: FingerprintStore, opts: dict[str, MatchOptions], se
     shared = shared_content(store, {m: o.calibration for m, o in opts.items()}, search.k, reference_lookup(store))
     impostors = {m: impostor_similarities(store, m, o.calibration.samples,
                                           ignore=functools.partial(shared.covers, m) if shared.spans.get(m) else None,
-                                          recurring=_recurring(o.calibration))
+                                          recurring=o.calibration.recurring)
                  for m, o in opts.items()}
     calibrated = calibrate(opts, impostors)
     hours = max((o.calibration.null_hours for o in opts.values()), default=0.0)

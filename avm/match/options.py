@@ -83,6 +83,12 @@ class CalibrationOptions:
     # however short its content (an ident a window long, which the line search cannot confirm)
     shared_min_videos: int = 3
 
+    @property
+    def recurring(self) -> tuple[float, int] | None:
+        """(similarity, other videos) that mark an impostor sample as content many catalog videos hold: the level
+        only the same content reaches, in as many other videos as make content shared (None: detection off)."""
+        return (self.shared_similarity, self.shared_min_videos - 1) if self.shared_content else None
+
 
 @dataclass
 class FuseOptions:
