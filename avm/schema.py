@@ -23,6 +23,7 @@ VIDEO_STATUS_FAILED = "failed"
 VIDEO_STATUS_DUPLICATE = "duplicate"
 VIDEO_STATUS_PARTIAL = "partial"  # damaged file: the part that decoded is fingerprinted and searchable
 LIVE_STATUSES = (VIDEO_STATUS_OK, VIDEO_STATUS_PARTIAL)  # videos whose fingerprints are searched
+VIDEO_STATUSES = (VIDEO_STATUS_OK, VIDEO_STATUS_PARTIAL, VIDEO_STATUS_FAILED, VIDEO_STATUS_DUPLICATE)
 
 
 FINGERPRINTS_PREFIX = "fingerprints_"

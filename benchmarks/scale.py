@@ -81,7 +81,8 @@ from hydra import compose, initialize_config_dir
 from avm.config import CONFIG_DIR, to_options
 from avm.errors import UserError
 from avm.index import FingerprintStore, IndexOptions, SearchOptions, finalize, knn, store_bytes, store_videos
-from avm.index.maintenance import INDEX_TYPES, build_vector_index
+from avm.index.maintenance import build_vector_index
+from avm.index.options import INDEX_TYPES
 from avm.manifest import ManifestEntry, read_inputs
 from avm.match import calibrate_catalog
 from avm.match.cascade import first_stage_hits

@@ -1,7 +1,7 @@
 """How a job reports a failure: one line on stderr and an exit code, the traceback only with ``AVM_DEBUG=1``.
 
-A mistake the user can fix (:class:`avm.errors.UserError`, a missing file, a file that is not media, a bad or
-missing option) prints ``avm <job>: error: <message>`` and exits with 2; anything else prints
+A mistake the user can fix (:class:`avm.errors.UserError`, a missing file, a file that is not media, a bad,
+unknown or missing option) prints ``avm <job>: error: <message>`` and exits with 2; anything else prints
 ``avm <job>: failed: <Type>: <message>`` and exits with 1.
 """
 
@@ -14,6 +14,7 @@ import traceback
 from collections.abc import Callable
 from typing import TypeVar
 
+from hydra.errors import HydraException, MissingConfigException
 from omegaconf.errors import MissingMandatoryValue, OmegaConfBaseException
 
 from avm.errors import UserError
@@ -28,8 +29,19 @@ def debugging() -> bool:
     return os.environ.get("AVM_DEBUG", "") not in ("", "0")
 
 
+def _first_line(text: str) -> str:
+    return text.strip().splitlines()[0].rstrip(".") if text.strip() else ""
+
+
 def describe(exc: BaseException) -> str:
     """The one line that tells the user what went wrong."""
+    if isinstance(exc, MissingConfigException):  # an unknown option of a config group: name the known ones
+        known = f" (known: {', '.join(exc.options)})" if exc.options else ""
+        return f"{_first_line(str(exc))}{known}"
+    if isinstance(exc, HydraException):  # an override Hydra could not apply: what it tried, then why
+        cause = exc.__cause__
+        why = _first_line(str(cause.msg if isinstance(cause, OmegaConfBaseException) else cause)) if cause else ""
+        return f"{_first_line(str(exc))}: {why}" if why else _first_line(str(exc)) or type(exc).__name__
     if isinstance(exc, MissingMandatoryValue) and exc.full_key:
         return f"{exc.full_key} is required (set {exc.full_key}=...)"
     text = str(exc.msg if isinstance(exc, OmegaConfBaseException) else exc).strip()

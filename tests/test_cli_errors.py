@@ -1,5 +1,6 @@
 """How the `avm` jobs fail: a user error is one line on stderr and exit code 2, anything else one line and exit
-code 1, a traceback only with --debug / AVM_DEBUG=1; and `avm match FILE` takes any file name literally."""
+code 1, a traceback only with --debug / AVM_DEBUG=1 (a mistyped, ill-typed or out-of-range option included); and
+`avm match FILE` takes any file name literally."""
 
 from __future__ import annotations
 
@@ -62,6 +63,22 @@ def test_an_empty_input_folder_is_a_user_error(tmp_path, job, key):
     run = avm(tmp_path, job, f"{key}=empty")
     assert run.returncode == 2
     assert one_line(run).startswith(f"avm {job}: error: no media files found in empty (looked for ")
+
+
+@pytest.mark.parametrize("override,line", [
+    ("search.kk=1", "Could not override 'search.kk': Key 'kk' not in 'SearchOptions'"),
+    ("search.k=ten", "Error merging override search.k=ten: Value 'ten' of type 'str' could not be converted to Integer"),
+    ("search=nope", "In 'scan': Could not find 'search/nope' (known: default)"),
+    ("match.modality.audio.align.min_speed=1.5",
+     "match.modality.audio.align.min_speed=1.5 is out of range: it must be between 0.1 and 1.0"),
+    ("media.on_damage=maybe", "media.on_damage must be one of ['partial', 'fail'], not 'maybe'"),
+    ("output_dir=${nope}", "Interpolation key 'nope' not found (option output_dir)"),
+], ids=["mistyped-key", "wrong-type", "unknown-group-option", "out-of-range", "refused-by-its-class", "interpolation"])
+def test_a_bad_option_is_one_line_and_exit_code_2(tmp_path, override, line):
+    run = avm(tmp_path, "scan", "queries=missing.mp4", override)
+    assert run.returncode == 2
+    assert one_line(run) == f"avm scan: error: {line}"
+    assert not any(tmp_path.iterdir())  # nothing written: not even Hydra's run folder
 
 
 def test_debug_shows_the_traceback(tmp_path):

@@ -3,6 +3,8 @@ settable from the command line, and the YAML holds only presets and overrides of
 
 from __future__ import annotations
 
+import dataclasses
+import typing
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +15,7 @@ from hydra.errors import ConfigCompositionException
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from avm.config import CONFIG_DIR, to_options
+from avm.errors import UserError
 from avm.match import MatchConfig
 from jobs.schemas import JOB_SCHEMAS, register_configs
 
@@ -143,6 +146,49 @@ def test_unknown_settings_are_errors():
         compose_job("scan", ["match.modality.vidio.align.min_hits=7"])
     with pytest.raises(ConfigCompositionException, match="min_similarity"):  # a key belongs to its step
         compose_job("scan", ["match.modality.audio.min_similarity=0.3"])
+
+
+def _checked_fields(cls: type, prefix: str = "") -> list[tuple[str, dataclasses.Field]]:
+    """(dotted key, field) of every field of the dataclass ``cls`` (nested ones included) that declares a range or
+    choices."""
+    found = []
+    hints = typing.get_type_hints(cls)
+    for f in dataclasses.fields(cls):
+        if dataclasses.is_dataclass(hints[f.name]):
+            found += _checked_fields(hints[f.name], f"{prefix}{f.name}.")
+        elif "range" in f.metadata or "choices" in f.metadata:
+            found.append((f"{prefix}{f.name}", f))
+    return found
+
+
+@pytest.mark.parametrize("config", ["scan", "ingest", "inventory", "review", "fit_projection"])
+def test_a_value_out_of_its_range_or_choices_is_a_user_error_naming_the_key(config):
+    cfg = compose_job(config)
+    checked = _checked_fields(JOB_SCHEMAS[config])
+    assert len(checked) >= 10
+    if config == "scan":  # the per-modality overrides keep their steps' ranges
+        assert {"match.modality.visual.calibration.hit_quantile", "model.modalities"} <= {key for key, _ in checked}
+    for key, f in checked:
+        low, high = f.metadata.get("range", (None, None))
+        choices = f.metadata.get("choices", ())
+        if isinstance(f.default, tuple):  # a sequence of choices
+            refused = [(["bogus"], "[bogus] must be one or more of "), ([], "[] must be one or more of ")]
+            allowed = [[c] for c in choices]
+        else:
+            refused = [("bogus", "bogus must be one of ")] if choices else []
+            refused += [(v, f"{v} is out of range: it must be ")
+                        for v in ([low - 1] if low is not None else []) + ([high + 1] if high is not None else [])]
+            allowed = [*choices, *(v for v in (low, high) if v is not None)]  # the bounds themselves are allowed
+        for value, message in refused:
+            bad = cfg.copy()
+            OmegaConf.update(bad, key, value)
+            with pytest.raises(UserError) as refusal:
+                to_options(bad, JOB_SCHEMAS[config])
+            assert str(refusal.value).startswith(f"{key}={message}"), str(refusal.value)
+        for value in allowed:
+            edge = cfg.copy()
+            OmegaConf.update(edge, key, value)
+            to_options(edge, JOB_SCHEMAS[config])
 
 
 def test_match_settings_are_shared_with_per_modality_overrides():

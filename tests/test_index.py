@@ -21,7 +21,7 @@ from avm.index import (
     video_row,
     write_calibration,
 )
-from avm.index.maintenance import INDEX_TYPES
+from avm.index.options import INDEX_TYPES
 from avm.types import Fingerprints, Hits
 
 

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from avm.config import one_of, ranged
 from avm.fingerprint.pooling import PoolingOptions
 from avm.models import ModelSpec
+from avm.schema import MODALITIES
 
 
 @dataclass
@@ -14,7 +16,7 @@ class ModalityModel(ModelSpec):
     projection that makes its fingerprints compact."""
 
     pooling: PoolingOptions = field(default_factory=PoolingOptions)
-    query_step: float = 0.5  # queries are pooled at this step (at most the index step); 0: the index step
+    query_step: float = ranged(0.5, 0.0)  # queries are pooled at this step (at most the index step); 0: the index step
     # an .npz of avm.fingerprint.projection fitted on this model (avm fit-projection): fingerprints are projected
     # to its fewer dimensions; None: the model's own embeddings
     projection: str | None = None
@@ -46,12 +48,12 @@ class FingerprintOptions:
     avm/models/checkpoints/); a relative checkpoint path not found from the working directory is read from the
     package root."""
 
-    modalities: tuple[str, ...] = ("audio", "visual")
+    modalities: tuple[str, ...] = one_of(MODALITIES, MODALITIES)
     device: str = "auto"  # cuda when present, else cpu
-    audio_chunk_seconds: float = 60.0  # long audio runs as a batch of chunks (with context) of this length
-    batch_size: int = 16  # audio chunks per forward pass
-    frame_batch_size: int = 512  # video frames per forward pass
-    threads: int = 1  # torch intra-op threads per worker on CPU; 0 = torch's default
+    audio_chunk_seconds: float = ranged(60.0, 1.0)  # long audio runs as a batch of chunks (with context) of this length
+    batch_size: int = ranged(16, 1)  # audio chunks per forward pass
+    frame_batch_size: int = ranged(512, 1)  # video frames per forward pass
+    threads: int = ranged(1, 0)  # torch intra-op threads per worker on CPU; 0 = torch's default
     audio: ModalityModel = field(default_factory=_shipped_audio)
     visual: ModalityModel = field(default_factory=_shipped_visual)
 

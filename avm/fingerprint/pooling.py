@@ -7,14 +7,16 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from avm.config import ranged
+
 
 @dataclass
 class PoolingOptions:
     """Interval window and step, in seconds."""
 
-    window: float = 2.0
-    step: float = 1.0
-    min_window_fraction: float = 0.5  # a stream shorter than the window still gets one interval if this long
+    window: float = ranged(2.0, 0.1)
+    step: float = ranged(1.0, 0.1)
+    min_window_fraction: float = ranged(0.5, 0.0, 1.0)  # a stream shorter than the window still gets one interval if this long
 
 
 def pool_intervals(context: torch.Tensor, hop_seconds: float, opts: PoolingOptions, first_frame: int = 0,

@@ -25,7 +25,7 @@ import pyarrow as pa
 
 from avm.errors import UserError
 from avm.index.calibrations import SHARED_LINES_TABLE
-from avm.index.options import IndexOptions
+from avm.index.options import INDEX_TYPES, IndexOptions
 from avm.index.segments import write_missing_segments
 from avm.index.sql import sql_list, sql_literal
 from avm.index.store import (
@@ -238,12 +238,9 @@ def pq_sub_vectors(dim: int) -> int:
     return max(n for n in range(1, max(1, dim // 4) + 1) if dim % n == 0)
 
 
-INDEX_TYPES = ("IVF_PQ", "IVF_RQ", "IVF_HNSW_SQ", "IVF_HNSW_PQ")
-
-
 def index_config(opts: IndexOptions, dim: int) -> Any:
     """LanceDB's configuration of the ANN index ``opts.index_type`` for ``dim``-d vectors searched by ``dot``."""
-    kind, common = opts.index_type.upper(), {"distance_type": "dot", "num_partitions": opts.num_partitions}
+    kind, common = opts.index_type, {"distance_type": "dot", "num_partitions": opts.num_partitions}
     sub_vectors = opts.num_sub_vectors or pq_sub_vectors(dim)
     if kind == "IVF_PQ":
         return lancedb.index.IvfPq(**common, num_sub_vectors=sub_vectors)

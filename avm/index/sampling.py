@@ -57,21 +57,16 @@ def impostor_similarities(store: FingerprintStore, modality: str, samples: int, 
         keep = ~ignore(sample["video_id"], sample["t_start"], sample["t_end"])
         sample = {c: v[keep] for c, v in sample.items()}
     vectors, owners = sample["vector"], np.asarray(sample["video_id"], dtype=object)
-    hits = knn(store, modality, vectors, k)
-    left_out = _recurring_rows(hits, owners, *recurring) if recurring else np.zeros(0, np.int64)
-    best = _best_foreign(hits, owners, ignore).drop(left_out, errors="ignore")
+    best, left_out = _best_foreign(knn(store, modality, vectors, k), owners, ignore, recurring)
     # intervals whose k nearest all lie in their own video (long still or repeated scenes) or in ignored content
     # are searched again deeper, then alone with their video filtered out, so the sample is not biased towards
     # varied content
     missing = np.setdiff1d(np.arange(len(vectors)), np.union1d(best.index.to_numpy(), left_out))
     if len(missing):
-        deeper_hits = knn(store, modality, vectors[missing], 8 * k)
-        deeper = _best_foreign(deeper_hits, owners[missing], ignore)
-        if recurring:
-            recurring_there = _recurring_rows(deeper_hits, owners[missing], *recurring)
-            deeper = deeper.drop(recurring_there, errors="ignore")
-            left_out = np.union1d(left_out, missing[recurring_there])
+        deeper, deeper_left_out = _best_foreign(knn(store, modality, vectors[missing], 8 * k), owners[missing],
+                                                ignore, recurring)
         best = pd.concat([best, pd.Series(deeper.to_numpy(), index=missing[deeper.index.to_numpy()])])
+        left_out = np.union1d(left_out, missing[deeper_left_out])
     for i in np.setdiff1d(np.arange(len(vectors)), np.union1d(best.index.to_numpy(), left_out)):
         again = knn(store, modality, vectors[i:i + 1], 1, exclude_video_id=str(owners[i]))
         if ignore is not None and len(again):
@@ -81,17 +76,19 @@ def impostor_similarities(store: FingerprintStore, modality: str, samples: int, 
     return best.to_numpy(np.float32)
 
 
-def _recurring_rows(hits: Hits, owners: np.ndarray, similarity: float, videos: int) -> np.ndarray:
-    """The query rows whose hits reach ``similarity`` in at least ``videos`` videos other than their owner."""
-    strong = hits.select((hits.similarity >= similarity) & (hits.video_id != owners[hits.query_index]))
-    others = pd.Series(strong.video_id).groupby(strong.query_index).nunique()
-    return others.index[others.to_numpy() >= videos].to_numpy(np.int64)
-
-
-def _best_foreign(hits: Hits, owners: np.ndarray, ignore: IntervalFilter | None = None) -> pd.Series:
+def _best_foreign(hits: Hits, owners: np.ndarray, ignore: IntervalFilter | None,
+                  recurring: tuple[float, int] | None) -> tuple[pd.Series, np.ndarray]:
     """Per query row, the best similarity to an interval of a video other than its owner's and not ignored (rows
-    without one are absent)."""
+    without one are absent), and the rows left out as recurring content (``recurring``: see
+    :func:`impostor_similarities`), which are absent from the first."""
     foreign = hits.select(hits.video_id != owners[hits.query_index])
+    left_out = np.zeros(0, np.int64)
+    if recurring is not None and len(foreign):
+        similarity, videos = recurring
+        strong = foreign.select(foreign.similarity >= similarity)
+        others = pd.Series(strong.video_id).groupby(strong.query_index).nunique()
+        left_out = others.index[others.to_numpy() >= videos].to_numpy(np.int64)
     if ignore is not None and len(foreign):
         foreign = foreign.select(~ignore(foreign.video_id, foreign.t_start, foreign.t_end))
-    return pd.Series(foreign.similarity).groupby(foreign.query_index).max()
+    best = pd.Series(foreign.similarity).groupby(foreign.query_index).max()
+    return best.drop(left_out, errors="ignore"), left_out

@@ -9,13 +9,14 @@ from typing import Any
 
 from omegaconf import MISSING
 
-from avm.config import PathsConfig
+from avm.config import PathsConfig, one_of, ranged
 from avm.fingerprint import FingerprintOptions
 from avm.index import IndexOptions, SearchOptions
 from avm.match import MatchConfig
 from avm.media import DecodeOptions
 from avm.pipeline.stage import Stage, StageResources
 from avm.pipeline.stages import DecodeStage, FingerprintStage, QueryStage
+from avm.schema import VIDEO_STATUSES
 
 
 def _declared(stage: type[Stage]) -> Any:
@@ -28,7 +29,7 @@ class RayOptions:
     """How Ray runs, and the resources of each stage (the ``ray`` config group)."""
 
     address: str | None = None  # None: RAY_ADDRESS if set, else a local Ray started by the job
-    num_cpus: int | None = None  # local Ray only; None = all cores
+    num_cpus: int | None = ranged(None, 0)  # local Ray only; None or 0 = all cores
     progress_bars: bool = False
     runtime_env: dict[str, Any] | None = None
     # per stage: CPUs and GPUs of each worker, actors (0: Ray tasks) and rows per call; defaults: the stage's own
@@ -61,7 +62,7 @@ class IngestConfig(CatalogConfig):
 
     ray: RayOptions = field(default_factory=RayOptions)
     input: str = MISSING  # a manifest (CSV, Parquet, JSONL), a directory or a glob
-    write_batch_rows: int = 500_000  # fingerprint rows per commit
+    write_batch_rows: int = ranged(500_000, 1)  # fingerprint rows per commit
     on_change: str = "replace"  # an id the catalog holds with another file: replace (fingerprint again) | refuse
 
 
@@ -82,7 +83,7 @@ class NightlyConfig(MatchingConfig):
     ray: RayOptions = field(default_factory=RayOptions)
     input: str = MISSING  # a manifest (CSV, Parquet, JSONL), a directory or a glob, local or on S3
     output_dir: str = "${paths.output_dir}/scan"
-    write_batch_rows: int = 500_000  # fingerprint rows per commit
+    write_batch_rows: int = ranged(500_000, 1)  # fingerprint rows per commit
     on_change: str = "replace"  # an id the catalog holds with another file: replace (fingerprint again) | refuse
 
     def ingest_config(self) -> IngestConfig:
@@ -102,8 +103,8 @@ class ReindexConfig(CatalogConfig):
 
     ray: RayOptions = field(default_factory=RayOptions)
     action: str = "build"  # build | rollback | cleanup
-    write_batch_rows: int = 500_000  # fingerprint rows per commit
-    catch_up_rounds: int = 5  # passes over videos ingested while it ran, before the swap
+    write_batch_rows: int = ranged(500_000, 1)  # fingerprint rows per commit
+    catch_up_rounds: int = ranged(5, 0)  # passes over videos ingested while it ran, before the swap
 
 
 @dataclass
@@ -129,9 +130,9 @@ class DeleteConfig(StoreConfig):
 class InventoryConfig(StoreConfig):
     """``avm list`` / ``avm stats``: what the catalog holds, printed and written as Parquet/JSON."""
 
-    status: str | None = None  # list only videos with this status (ok, partial, failed, duplicate)
+    status: str | None = one_of(None, VIDEO_STATUSES)  # list only videos with this status
     output: str = "${paths.output_dir}/catalog"  # folder for videos.parquet / stats.json
-    limit: int = 50  # rows printed by avm list (the Parquet file has them all)
+    limit: int = ranged(50, 0)  # rows printed by avm list (the Parquet file has them all)
 
 
 @dataclass
@@ -148,7 +149,7 @@ class DemoConfig(MatchingConfig):
     ray: RayOptions = field(default_factory=RayOptions)
     demo_media: str = "data/demo"  # the bundled footage, music and photos the demo is built from
     seed: int = 0
-    write_batch_rows: int = 500_000
+    write_batch_rows: int = ranged(500_000, 1)
 
     def ingest_config(self) -> IngestConfig:
         """The demo's ingest of its catalog."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from avm.config import ranged
 from avm.pipeline.config import MatchFileConfig, MatchingConfig
 
 LOOPBACK_HOSTS = ("127.0.0.1", "localhost", "::1")
@@ -16,12 +17,12 @@ class ReviewConfig(MatchingConfig):
     results: str = "${paths.output_dir}/scan"  # a scan job's output_dir (its matches/ and runs/)
     uploads: str = "${paths.output_dir}/review"  # uploaded files and their match runs
     host: str = "127.0.0.1"
-    port: int = 8765
+    port: int = ranged(8765, 1, 65535)
     # required from every request when host is not a loopback address (``?token=`` once, then a cookie); None there:
     # one is generated and printed with the page's address
     token: str | None = None
-    page_size: int = 50  # queries per page of the query list
-    max_upload_mb: int = 4096
+    page_size: int = ranged(50, 1)  # queries per page of the query list
+    max_upload_mb: int = ranged(4096, 1)
     reviewer: str | None = None  # recorded with each verdict (default: the login name)
 
     @property

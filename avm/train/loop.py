@@ -24,6 +24,7 @@ from typing import Protocol
 import torch
 from torch import nn
 
+from avm.config import ranged
 from avm.models import resolve_device, save_checkpoint
 from avm.train.loss import nt_xent
 
@@ -34,19 +35,19 @@ log = logging.getLogger(__name__)
 class LoopOptions:
     """Batch shape, optimiser, schedule and bookkeeping (``train.loop``, shared by every modality)."""
 
-    positions: int = 32  # places per batch (audio: two views of augment.spans windows each; visual: pictures)
-    temperature: float = 0.05
-    lr: float = 2e-3
-    min_lr_fraction: float = 0.05  # cosine decay to this fraction of lr at the end of the budget
-    weight_decay: float = 1e-4
-    warmup_steps: int = 100
-    grad_clip: float = 1.0
-    max_steps: int = 1_000_000
-    max_minutes: float = 40.0  # wall-clock budget (sampling, steps, checkpoints), over resumes too
-    checkpoint_every: int = 200
-    log_every: int = 20
+    positions: int = ranged(32, 2)  # places per batch (audio: two views of augment.spans windows each; visual: pictures)
+    temperature: float = ranged(0.05, 0.001)
+    lr: float = ranged(2e-3, 0.0)
+    min_lr_fraction: float = ranged(0.05, 0.0, 1.0)  # cosine decay to this fraction of lr at the end of the budget
+    weight_decay: float = ranged(1e-4, 0.0)
+    warmup_steps: int = ranged(100, 0)
+    grad_clip: float = ranged(1.0, 0.01)
+    max_steps: int = ranged(1_000_000, 1)
+    max_minutes: float = ranged(40.0, 0.0)  # wall-clock budget (sampling, steps, checkpoints), over resumes too
+    checkpoint_every: int = ranged(200, 1)
+    log_every: int = ranged(20, 1)
     device: str = "auto"  # cuda when present
-    threads: int = 0  # torch threads on CPU; 0 = torch's default
+    threads: int = ranged(0, 0)  # torch threads on CPU; 0 = torch's default
     seed: int = 0
     resume: bool = True
 

@@ -16,9 +16,10 @@ from typing import Any
 import numpy as np
 from omegaconf import MISSING
 
-from avm.config import PathsConfig
+from avm.config import PathsConfig, one_of, ranged
 from avm.fingerprint import Fingerprinter, FingerprintOptions, ModalityModel, fit_projection, pool_intervals
 from avm.paths import resolve_path
+from avm.schema import MODALITIES
 from avm.train.audio.data import DataOptions as AudioDataOptions
 from avm.train.audio.data import list_inputs as audio_inputs
 from avm.train.audio.data import load_tracks
@@ -37,11 +38,11 @@ class ProjectionOptions:
 
     # training: the modality's training media; catalog: the stored fingerprints of the catalog at index.uri
     # (avm.pipeline.compact; then avm reindex derives the catalog's new fingerprints from the stored ones)
-    source: str = "training"
-    modality: str = "audio"
-    dim: int = 32
+    source: str = one_of("training", ("training", "catalog"))
+    modality: str = one_of("audio", MODALITIES)
+    dim: int = ranged(32, 1)
     out: str = MISSING  # the .npz to write, e.g. avm/models/checkpoints/audio_v2_pca32.npz
-    max_vectors: int = 200_000  # a seeded sample of this many embeddings is fitted on
+    max_vectors: int = ranged(200_000, 1)  # a seeded sample of this many embeddings is fitted on
     seed: int = 0
     audio: AudioDataOptions = field(default_factory=AudioDataOptions)  # only train, exclude and decoding are used
     visual: VisualDataOptions = field(default_factory=VisualDataOptions)
