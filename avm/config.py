@@ -48,17 +48,19 @@ def ranged(default: Any, low: float | None = None, high: float | None = None) ->
 
 
 def one_of(default: Any, choices: tuple[Any, ...]) -> Any:
-    """A dataclass field with ``default`` whose value, unless None, must be one of ``choices`` (a list or tuple
-    value: one or more of them); :func:`to_options` checks it."""
-    return dataclasses.field(default=default, metadata={"choices": tuple(choices)})
+    """A dataclass field with ``default`` whose value, unless None, must be one of ``choices`` (a tuple value:
+    one or more of them, or none where the default is none); :func:`to_options` checks it."""
+    empty_allowed = isinstance(default, tuple) and not default
+    return dataclasses.field(default=default, metadata={"choices": tuple(choices), "empty_allowed": empty_allowed})
 
 
 def _refusal(value: Any, metadata: Any) -> str | None:
     """Why ``value`` breaks the range or choices in a field's ``metadata`` (None: it does not)."""
     if "choices" in metadata:
         choices = ", ".join(map(str, metadata["choices"]))
-        if isinstance(value, (list, tuple)):  # a sequence of choices: at least one, each known
-            return None if value and all(v in metadata["choices"] for v in value) else f"must be one or more of {choices}"
+        if isinstance(value, (list, tuple)):  # a sequence of choices: each known, at least one unless allowed
+            known = all(v in metadata["choices"] for v in value) and (value or metadata["empty_allowed"])
+            return None if known else f"must be one or more of {choices}"
         return None if value in metadata["choices"] else f"must be one of {choices}"
     low, high = metadata.get("range", (None, None))
     if isinstance(value, bool) or not ((low is not None and value < low) or (high is not None and value > high)):

@@ -9,7 +9,6 @@ import hydra
 from omegaconf import DictConfig
 
 from avm.config import CONFIG_DIR, to_options
-from avm.errors import UserError
 from avm.pipeline.compact import fit_catalog_projection
 from avm.train.projection import run
 from jobs.errors import reported
@@ -27,10 +26,8 @@ def main(cfg: DictConfig) -> None:
     if opts.source == "catalog":
         summary = fit_catalog_projection(options.model, options.index, opts.modality, opts.dim, opts.out,
                                          opts.max_vectors, opts.seed)
-    elif opts.source == "training":
+    else:  # training; to_options has checked the choices
         summary = run(options)
-    else:
-        raise UserError(f"projection.source must be training or catalog, not {opts.source!r}")
     print(json.dumps(summary, indent=2))
 
 

@@ -17,6 +17,7 @@ from omegaconf import DictConfig, ListConfig, OmegaConf
 from avm.config import CONFIG_DIR, to_options
 from avm.errors import UserError
 from avm.match import MatchConfig
+from avm.train.config import SCHEMAS as TRAIN_SCHEMAS
 from jobs.schemas import JOB_SCHEMAS, register_configs
 
 REPO = Path(__file__).resolve().parent.parent
@@ -161,19 +162,24 @@ def _checked_fields(cls: type, prefix: str = "") -> list[tuple[str, dataclasses.
     return found
 
 
-@pytest.mark.parametrize("config", ["scan", "ingest", "inventory", "review", "fit_projection"])
+@pytest.mark.parametrize("config", ["scan", "ingest", "nightly", "reindex", "make_benchmark", "evaluate",
+                                    "train=audio", "train=visual", "inventory", "review", "fit_projection"])
 def test_a_value_out_of_its_range_or_choices_is_a_user_error_naming_the_key(config):
-    cfg = compose_job(config)
-    checked = _checked_fields(JOB_SCHEMAS[config])
-    assert len(checked) >= 10
+    config, _, modality = config.partition("=")  # train: the options of one modality's training too
+    cfg = compose_job(config, [f"train={modality}"] if modality else [])
+    checked = _checked_fields(JOB_SCHEMAS[config]) + (_checked_fields(TRAIN_SCHEMAS[modality], "train.") if modality else [])
+    if modality:
+        assert {"train.augment.clean_anchor", "train.data.heldout_fraction", "train.loop.lr"} <= {k for k, _ in checked}
+    assert checked
     if config == "scan":  # the per-modality overrides keep their steps' ranges
         assert {"match.modality.visual.calibration.hit_quantile", "model.modalities"} <= {key for key, _ in checked}
     for key, f in checked:
         low, high = f.metadata.get("range", (None, None))
         choices = f.metadata.get("choices", ())
-        if isinstance(f.default, tuple):  # a sequence of choices
-            refused = [(["bogus"], "[bogus] must be one or more of "), ([], "[] must be one or more of ")]
-            allowed = [[c] for c in choices]
+        if str(f.type).startswith(("tuple", "list")):  # a sequence of choices
+            refused = [(["bogus"], "[bogus] must be one or more of ")]
+            refused += [] if f.metadata["empty_allowed"] else [([], "[] must be one or more of ")]
+            allowed = [[c] for c in choices] + ([[]] if f.metadata["empty_allowed"] else [])
         else:
             refused = [("bogus", "bogus must be one of ")] if choices else []
             refused += [(v, f"{v} is out of range: it must be ")

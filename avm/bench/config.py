@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from avm.bench.preset import Preset
-from avm.config import PathsConfig
+from avm.config import PathsConfig, ranged
 
 
 @dataclass
@@ -23,4 +23,4 @@ class BenchConfig:
     extra_media_dirs: list[str] = field(default_factory=lambda: ["outputs/extra_media"])
     out_dir: str = "${paths.output_dir}/bench/${bench.name}"
     seed: int = 0
-    jobs: int = 2  # files encoded at a time
+    jobs: int = ranged(2, 1)  # files encoded at a time

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from avm.bench.compose import Canvas
+from avm.bench.edits import EDITS
+from avm.config import one_of, ranged
 
 Range = tuple[int, int]
 
@@ -39,36 +41,36 @@ class Preset:
     """
 
     name: str = "small"
-    n_refs: int = 3
-    n_distractors: int = 1
-    n_pirated: int = 6
-    n_negative: int = 1
+    n_refs: int = ranged(3, 1)
+    n_distractors: int = ranged(1, 0)
+    n_pirated: int = ranged(6, 0)
+    n_negative: int = ranged(1, 0)
     catalog_seconds: Range = (30, 45)
     shot_seconds: Range = (6, 15)
     visuals_per_video: Range = (1, 2)
-    speech_share: float = 0.25
+    speech_share: float = ranged(0.25, 0.0, 1.0)
     borrow_seconds: Range = (5, 14)
     borrows_per_query: Range = (1, 2)
     refs_per_query: Range = (1, 2)
     filler_seconds: Range = (3, 6)
     negative_seconds: Range = (15, 25)
     edits_per_segment: Range = (2, 3)
-    edit_kinds: tuple[str, ...] | None = None
-    min_per_kind: int = 1
-    hard_share: float = 0.3
-    filler_share: float = 0.3
+    edit_kinds: tuple[str, ...] | None = one_of(None, tuple(EDITS))
+    min_per_kind: int = ranged(1, 0)
+    hard_share: float = ranged(0.3, 0.0, 1.0)
+    filler_share: float = ranged(0.3, 0.0, 1.0)
     edit_ranges: dict[str, dict[str, list[float]]] = field(default_factory=dict)
     combos: list[list[str]] = field(default_factory=list)
-    min_per_combo: int = 1
-    intro_seconds: int = 0
-    intro_share: float = 0.0
-    outro_seconds: int = 0
-    outro_share: float = 0.0
-    logo_share: float = 0.0
-    n_negative_shared: int = 0
-    width: int = 640
-    height: int = 360
-    fps: int = 25
+    min_per_combo: int = ranged(1, 0)
+    intro_seconds: int = ranged(0, 0)
+    intro_share: float = ranged(0.0, 0.0, 1.0)
+    outro_seconds: int = ranged(0, 0)
+    outro_share: float = ranged(0.0, 0.0, 1.0)
+    logo_share: float = ranged(0.0, 0.0, 1.0)
+    n_negative_shared: int = ranged(0, 0)
+    width: int = ranged(640, 16)
+    height: int = ranged(360, 16)
+    fps: int = ranged(25, 1)
 
     @property
     def canvas(self) -> Canvas:

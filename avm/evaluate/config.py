@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from avm.config import PathsConfig
+from avm.config import PathsConfig, one_of
+from avm.evaluate.tables import EVIDENCE_ORDER
 
 
 @dataclass
@@ -32,4 +33,4 @@ class EvaluateConfig:
     label: str = "avm"  # system name in the report's JSON and figure titles
     # score only the copies with this evidence (needs edits.csv), e.g. [audio, both] for an audio-only scan: the
     # copies whose audio was kept; empty: every copy
-    evidence: list[str] = field(default_factory=list)
+    evidence: tuple[str, ...] = one_of((), EVIDENCE_ORDER)

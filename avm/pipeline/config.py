@@ -18,6 +18,9 @@ from avm.pipeline.stage import Stage, StageResources
 from avm.pipeline.stages import DecodeStage, FingerprintStage, QueryStage
 from avm.schema import VIDEO_STATUSES
 
+ON_CHANGE = ("replace", "refuse")  # an id the catalog holds with another file: fingerprint it again | fail it
+REINDEX_ACTIONS = ("build", "rollback", "cleanup")
+
 
 def _declared(stage: type[Stage]) -> Any:
     """A default factory: the resources ``stage`` declares."""
@@ -63,7 +66,7 @@ class IngestConfig(CatalogConfig):
     ray: RayOptions = field(default_factory=RayOptions)
     input: str = MISSING  # a manifest (CSV, Parquet, JSONL), a directory or a glob
     write_batch_rows: int = ranged(500_000, 1)  # fingerprint rows per commit
-    on_change: str = "replace"  # an id the catalog holds with another file: replace (fingerprint again) | refuse
+    on_change: str = one_of("replace", ON_CHANGE)
 
 
 @dataclass
@@ -84,7 +87,7 @@ class NightlyConfig(MatchingConfig):
     input: str = MISSING  # a manifest (CSV, Parquet, JSONL), a directory or a glob, local or on S3
     output_dir: str = "${paths.output_dir}/scan"
     write_batch_rows: int = ranged(500_000, 1)  # fingerprint rows per commit
-    on_change: str = "replace"  # an id the catalog holds with another file: replace (fingerprint again) | refuse
+    on_change: str = one_of("replace", ON_CHANGE)
 
     def ingest_config(self) -> IngestConfig:
         """The night's ingest of its uploads."""
@@ -102,7 +105,7 @@ class ReindexConfig(CatalogConfig):
     """``avm reindex``: switch the catalog to the configured models (build), back (rollback), or drop old tables."""
 
     ray: RayOptions = field(default_factory=RayOptions)
-    action: str = "build"  # build | rollback | cleanup
+    action: str = one_of("build", REINDEX_ACTIONS)
     write_batch_rows: int = ranged(500_000, 1)  # fingerprint rows per commit
     catch_up_rounds: int = ranged(5, 0)  # passes over videos ingested while it ran, before the swap
 

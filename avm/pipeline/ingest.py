@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 
 import pyarrow as pa
 
-from avm.errors import UserError
+from avm.config import check_values
 from avm.fingerprint import FingerprintOptions, fingerprint_version
 from avm.index import BatchedWriter, FingerprintStore, clear_leftovers, finalize, video_row
 from avm.manifest import ManifestEntry
@@ -127,8 +127,7 @@ def _plan(entries: list[ManifestEntry], store: FingerprintStore, modalities: tup
 
 def run_ingest(cfg: IngestConfig, entries: list[ManifestEntry]) -> IngestSummary:
     """Fingerprint every entry not already in the catalog and store the results; failures are recorded."""
-    if cfg.on_change not in ("replace", "refuse"):
-        raise UserError(f"on_change must be replace or refuse, not {cfg.on_change!r}")
+    check_values(cfg)  # a caller from Python has not been through to_options
     store = FingerprintStore(cfg.index)
     store.check_schema()
     modalities = cfg.model.modalities

@@ -15,6 +15,7 @@ import dataclasses
 import logging
 from dataclasses import dataclass, field
 
+from avm.config import check_values
 from avm.errors import UserError
 from avm.index import BatchedWriter, FingerprintStore, finalize
 from avm.index.sql import sql_list
@@ -29,8 +30,6 @@ from avm.pipeline.stages import fingerprinting_stages
 from avm.schema import fingerprint_table_name, segment_table_name
 
 log = logging.getLogger(__name__)
-
-ACTIONS = ("build", "rollback", "cleanup")
 
 
 @dataclass
@@ -72,8 +71,7 @@ def missing_videos(store: FingerprintStore, versions: dict[str, str]) -> list[tu
 
 def run_reindex(cfg: ReindexConfig) -> ReindexSummary:
     """Run ``cfg.action`` on the catalog."""
-    if cfg.action not in ACTIONS:
-        raise UserError(f"action must be one of {list(ACTIONS)}, not {cfg.action!r}")
+    check_values(cfg)  # a caller from Python has not been through to_options
     store = FingerprintStore(cfg.index)
     store.require_catalog()
     summary = ReindexSummary(cfg.action, before=store.active_versions())

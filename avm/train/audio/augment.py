@@ -17,36 +17,38 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 
+from avm.config import ranged
+
 
 @dataclass
 class AugmentOptions:
     """Probabilities and ranges of the edits (``train.augment`` of train=audio)."""
 
-    spans: int = 4  # windows (of model.audio.pooling.window) per view → 2·positions·spans embeddings per batch
-    clean_anchor: float = 0.5  # probability that the first view of a pair is left unedited (like a reference)
-    codec: float = 0.35  # probability that an edited view reads its track's codec variant (offline, ffmpeg)
-    pitch: float = 0.25  # ... its pitch-shifted variant (offline, rubberband); at most one variant per view
-    speed: float = 0.3  # probability of a speed change, factor 1 ± up to speed_range, pitch follows
-    speed_range: float = 0.10
+    spans: int = ranged(4, 1)  # windows (of model.audio.pooling.window) per view → 2·positions·spans embeddings per batch
+    clean_anchor: float = ranged(0.5, 0.0, 1.0)  # probability that the first view of a pair is left unedited (like a reference)
+    codec: float = ranged(0.35, 0.0, 1.0)  # probability that an edited view reads its track's codec variant (offline, ffmpeg)
+    pitch: float = ranged(0.25, 0.0, 1.0)  # ... its pitch-shifted variant (offline, rubberband); at most one variant per view
+    speed: float = ranged(0.3, 0.0, 1.0)  # probability of a speed change, factor 1 ± up to speed_range, pitch follows
+    speed_range: float = ranged(0.10, 0.0, 0.5)
     # time offset between the two views: half of model.audio.query_step, the worst query/index grid misalignment
-    max_offset_seconds: float = 0.25
+    max_offset_seconds: float = ranged(0.25, 0.0)
     # probability that a batch's second views are cut into separate one-window clips without context, as a
     # short query file (or a segment spliced between unrelated content) is seen at inference
-    isolated_clips: float = 0.25
-    reverb: float = 0.3
+    isolated_clips: float = ranged(0.25, 0.0, 1.0)
+    reverb: float = ranged(0.3, 0.0, 1.0)
     rt60_seconds: tuple[float, float] = (0.2, 1.0)
     drr_db: tuple[float, float] = (-3.0, 12.0)  # direct-to-reverberant energy ratio
-    eq: float = 0.4  # random bells of ±eq_db
-    eq_db: float = 12.0
-    band_pass: float = 0.2  # a band-pass (phone, radio, small speaker)
+    eq: float = ranged(0.4, 0.0, 1.0)  # random bells of ±eq_db
+    eq_db: float = ranged(12.0, 0.0)
+    band_pass: float = ranged(0.2, 0.0, 1.0)  # a band-pass (phone, radio, small speaker)
     band_low_hz: tuple[float, float] = (150.0, 500.0)
     band_high_hz: tuple[float, float] = (2500.0, 6000.0)
-    band_order: int = 6
-    mix: float = 0.6  # probability of mixing something in under the view
+    band_order: int = ranged(6, 1)
+    mix: float = ranged(0.6, 0.0, 1.0)  # probability of mixing something in under the view
     snr_db: tuple[float, float] = (0.0, 20.0)
     mix_kinds: tuple[float, float, float] = (0.4, 0.3, 0.3)  # weights of noise, other music, speech
-    gain: float = 0.8  # probability of a gain change of up to ±gain_db
-    gain_db: float = 12.0
+    gain: float = ranged(0.8, 0.0, 1.0)  # probability of a gain change of up to ±gain_db
+    gain_db: float = ranged(12.0, 0.0)
 
 
 def gain(x: torch.Tensor, db: torch.Tensor) -> torch.Tensor:

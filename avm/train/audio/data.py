@@ -21,6 +21,7 @@ from pathlib import Path
 
 import numpy as np
 
+from avm.config import ranged
 from avm.manifest import ManifestEntry, read_inputs
 from avm.media import DecodeOptions, MediaError, decode_audio
 from avm.media.transform import transform_audio
@@ -40,18 +41,18 @@ class DataOptions:
     interference: tuple[str, ...] = ("../shared/media/speech",)
     # never trained on (nor held out): the benchmark's references; matched by path and by file name
     exclude: tuple[str, ...] = ("../shared/media/music",)
-    heldout_fraction: float = 0.1  # files kept out of training, for the held-out evaluation
-    min_seconds: float = 10.0  # shorter files are skipped
+    heldout_fraction: float = ranged(0.1, 0.0, 0.9)  # files kept out of training, for the held-out evaluation
+    min_seconds: float = ranged(10.0, 0.0)  # shorter files are skipped
     max_track_seconds: float | None = None  # keep only the start of each file (tests, quick trials)
     cache_dir: str = "outputs/train/cache"
-    sample_rate: int = 16000
+    sample_rate: int = ranged(16000, 8000)
     variants: tuple[str, ...] = ("codec", "pitch")  # offline variant families made for every training track
     codecs: tuple[str, ...] = ("mp3", "opus", "aac")
     bitrate_kbps: tuple[int, int] = (32, 64)
     # |pitch shift| range of the "pitch" variants (rubberband, tempo kept); the sign is drawn too. Each track's
     # shift is low + u·(high - low) for a fixed hash u of the track, and names its cache file (another range: new files)
     semitones: tuple[float, float] = (1.0, 2.0)
-    workers: int = 2  # parallel ffmpeg processes
+    workers: int = ranged(2, 1)  # parallel ffmpeg processes
     seed: int = 0
 
 

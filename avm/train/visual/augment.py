@@ -17,38 +17,40 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from avm.config import ranged
+
 
 @dataclass
 class AugmentOptions:
     """Probabilities and ranges of the edits (``train.augment`` of train=visual)."""
 
-    view_size: int = 128  # views are rendered at the decoded frame size (media.frame_size)
-    full_frame: float = 0.5  # probability that a pair shows a whole training frame, else a part of it (a pan)
+    view_size: int = ranged(128, 16)  # views are rendered at the decoded frame size (media.frame_size)
+    full_frame: float = ranged(0.5, 0.0, 1.0)  # probability that a pair shows a whole training frame, else a part of it (a pan)
     part_side: tuple[float, float] = (0.55, 1.0)  # side of that part, relative to the frame (each axis)
-    clean_anchor: float = 0.5  # probability that the first view is left unedited (like a reference)
-    jitter: float = 0.04  # pan/zoom of both views: up to this fraction of the box (motion between frames)
-    flip: float = 0.5
-    crop: float = 0.6  # probability of a crop keeping crop_keep of each side, anywhere
+    clean_anchor: float = ranged(0.5, 0.0, 1.0)  # probability that the first view is left unedited (like a reference)
+    jitter: float = ranged(0.04, 0.0, 0.5)  # pan/zoom of both views: up to this fraction of the box (motion between frames)
+    flip: float = ranged(0.5, 0.0, 1.0)
+    crop: float = ranged(0.6, 0.0, 1.0)  # probability of a crop keeping crop_keep of each side, anywhere
     crop_keep: tuple[float, float] = (0.7, 0.97)
-    pip: float = 0.3  # picture-in-picture: the view scaled to pip_side of the side (36-90 % of the area)
+    pip: float = ranged(0.3, 0.0, 1.0)  # picture-in-picture: the view scaled to pip_side of the side (36-90 % of the area)
     pip_side: tuple[float, float] = (0.6, 0.95)
-    logo: float = 0.3  # a patch of another picture in a corner
+    logo: float = ranged(0.3, 0.0, 1.0)  # a patch of another picture in a corner
     logo_side: tuple[float, float] = (0.10, 0.25)
     logo_opacity: tuple[float, float] = (0.6, 1.0)
-    text: float = 0.3  # a caption band at the top or bottom
+    text: float = ranged(0.3, 0.0, 1.0)  # a caption band at the top or bottom
     text_height: tuple[float, float] = (0.05, 0.12)
-    bars: float = 0.2  # bars left over after decoding (dark, 0-level_max gray), squeezing the picture
+    bars: float = ranged(0.2, 0.0, 1.0)  # bars left over after decoding (dark, 0-level_max gray), squeezing the picture
     bars_fraction: tuple[float, float] = (0.02, 0.12)  # of the height (width), both bars together
-    bars_level: float = 0.12
-    tone: float = 0.8
+    bars_level: float = ranged(0.12, 0.0, 1.0)
+    tone: float = ranged(0.8, 0.0, 1.0)
     gamma: tuple[float, float] = (0.6, 1.6)
     contrast: tuple[float, float] = (0.7, 1.35)
-    brightness: float = 0.1  # ± added
-    blur: float = 0.3
+    brightness: float = ranged(0.1, 0.0, 1.0)  # ± added
+    blur: float = ranged(0.3, 0.0, 1.0)
     blur_sigma: tuple[float, float] = (0.4, 2.0)  # pixels at view_size
-    degrade: float = 0.5  # down/up-scaling and noise (a low-resolution, lossy re-encode)
+    degrade: float = ranged(0.5, 0.0, 1.0)  # down/up-scaling and noise (a low-resolution, lossy re-encode)
     degrade_scale: tuple[float, float] = (0.3, 0.8)
-    noise: float = 0.03  # up to this standard deviation
+    noise: float = ranged(0.03, 0.0, 1.0)  # up to this standard deviation
 
 
 def interp_matrix(lo: torch.Tensor, hi: torch.Tensor, n_out: int, n_in: int, clamp: bool = True) -> torch.Tensor:

@@ -23,6 +23,7 @@ import numpy as np
 import torch
 from torch.nn import functional as F
 
+from avm.config import ranged
 from avm.manifest import ManifestEntry
 from avm.media import DecodeOptions, MediaError, decode_frames, decode_still, remove_black_bars
 from avm.paths import resolve_path
@@ -43,16 +44,16 @@ class DataOptions:
     # never trained on (nor held out): the benchmark's footage and photos and the wallpapers of
     # scripts/fetch_extra_media.sh; matched by path and by file name
     exclude: tuple[str, ...] = ("../shared/media/footage", "../shared/media/photos", "outputs/extra_media/photos")
-    heldout_fraction: float = 0.1  # files kept out of training, for the held-out evaluation
-    source_size: int = 256  # frames are decoded fitted into this square (inference: media.frame_size)
-    frame_rate: float = 0.5  # frames per second kept from videos
-    max_video_frames: int = 60
-    bar_threshold: int = 24  # as media.bar_threshold
-    max_bar_fraction: float = 0.35
-    min_std: float = 12.0  # frames flatter than this (gray levels) are dropped: nothing to recognise
-    min_side: int = 48  # frames whose picture is smaller than this after bar removal are dropped
+    heldout_fraction: float = ranged(0.1, 0.0, 0.9)  # files kept out of training, for the held-out evaluation
+    source_size: int = ranged(256, 16)  # frames are decoded fitted into this square (inference: media.frame_size)
+    frame_rate: float = ranged(0.5, 0.01)  # frames per second kept from videos
+    max_video_frames: int = ranged(60, 1)
+    bar_threshold: int = ranged(24, 0, 255)  # as media.bar_threshold
+    max_bar_fraction: float = ranged(0.35, 0.0, 1.0)
+    min_std: float = ranged(12.0, 0.0)  # frames flatter than this (gray levels) are dropped: nothing to recognise
+    min_side: int = ranged(48, 1)  # frames whose picture is smaller than this after bar removal are dropped
     cache_dir: str = "outputs/train/cache_visual"
-    workers: int = 2  # parallel ffmpeg processes
+    workers: int = ranged(2, 1)  # parallel ffmpeg processes
     seed: int = 0
 
 
