@@ -20,6 +20,7 @@ from avm.evaluate import (
 )
 from avm.evaluate.config import EvaluateConfig
 from avm.index import FingerprintStore, IndexOptions, read_verdicts
+from avm.storage import is_object_store
 from avm.types import Segment
 from jobs.errors import reported
 from jobs.schemas import register_configs
@@ -35,6 +36,12 @@ def beside_ground_truth(value: str | None, ground_truth: Path | None, name: str)
     if value is None and not path.exists():
         return None
     return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+def require_input(key: str, value: str, hint: str = "") -> None:
+    """Raise a :class:`UserError` when option ``key`` names a local path that does not exist."""
+    if not is_object_store(value) and not Path(value).exists():
+        raise UserError(f"{key}={value}: no such file or folder{hint}")
 
 
 def verdict_ground_truth(job: EvaluateConfig, predictions: list[Segment]) -> tuple[list[Segment], list[Segment]]:
@@ -59,15 +66,23 @@ def main(cfg: DictConfig) -> None:
     if (job.ground_truth is None) == (job.verdicts is None):
         raise UserError("ground_truth is required (set ground_truth=<hackathon CSV>, or verdicts=<store> to score "
                         "against reviewers' verdicts; not both)")
+    require_input("predictions", job.predictions, " (run avm scan first, or set predictions=)")
+    if job.ground_truth:
+        require_input("ground_truth", job.ground_truth)
     ground_truth, output = (Path(job.ground_truth) if job.ground_truth else None), Path(job.output)
     edits = beside_ground_truth(job.edits, ground_truth, "edits.csv")
     meta = beside_ground_truth(job.queries_meta, ground_truth, "queries_meta.csv")
+    if job.evidence and edits is None:
+        raise UserError(f"evidence=[{','.join(job.evidence)}] needs the edits table: set edits=, or put edits.csv "
+                        "beside the ground truth")
     report_dir = Path(job.report_dir) if job.report_dir is not None else output.parent
-    predictions = read_predictions(job.predictions, job.run_id)
-    if ground_truth is None:
+    try:
+        predictions = read_predictions(job.predictions, job.run_id)
+        truth = None if ground_truth is None else read_ground_truth_csv(ground_truth)
+    except ValueError as err:  # a malformed input: the message names the file (and the line)
+        raise UserError(str(err)) from err
+    if truth is None:
         predictions, truth = verdict_ground_truth(job, predictions)
-    else:
-        truth = read_ground_truth_csv(ground_truth)
     report = write_report(predictions, truth, report_dir, edits_df=edits, queries_meta=meta, label=job.label,
                           evidence=tuple(job.evidence))
     written = [report_dir / name for name in REPORT_FILES]

@@ -71,14 +71,32 @@ def test_an_empty_input_folder_is_a_user_error(tmp_path, job, key):
     ("search=nope", "In 'scan': Could not find 'search/nope' (known: default)"),
     ("match.modality.audio.align.min_speed=1.5",
      "match.modality.audio.align.min_speed=1.5 is out of range: it must be between 0.1 and 1.0"),
-    ("media.on_damage=maybe", "media.on_damage must be one of ['partial', 'fail'], not 'maybe'"),
+    ("media.on_damage=maybe", "media.on_damage=maybe must be one of partial, fail"),
+    ("media.allowed_formats=[]", "media.allowed_formats is empty: no file could be opened"),
     ("output_dir=${nope}", "Interpolation key 'nope' not found (option output_dir)"),
-], ids=["mistyped-key", "wrong-type", "unknown-group-option", "out-of-range", "refused-by-its-class", "interpolation"])
+], ids=["mistyped-key", "wrong-type", "unknown-group-option", "out-of-range", "not-a-choice", "refused-by-its-class",
+                         "interpolation"])
 def test_a_bad_option_is_one_line_and_exit_code_2(tmp_path, override, line):
     run = avm(tmp_path, "scan", "queries=missing.mp4", override)
     assert run.returncode == 2
     assert one_line(run) == f"avm scan: error: {line}"
     assert not any(tmp_path.iterdir())  # nothing written: not even Hydra's run folder
+
+
+def test_evaluate_names_a_missing_or_malformed_input(tmp_path):
+    (tmp_path / "pairs.csv").write_text("query_id,query_start,query_end,ref_id,ref_start,ref_end\nq,0,5,r,0,5\n")
+    (tmp_path / "gt.csv").write_text("a,b\n1,2\n")
+    missing = avm(tmp_path, "evaluate", "ground_truth=gt.csv")
+    assert missing.returncode == 2
+    assert one_line(missing) == ("avm evaluate: error: predictions=outputs/scan/matches: no such file or folder (run "
+                                 "avm scan first, or set predictions=)")
+    malformed = avm(tmp_path, "evaluate", "ground_truth=gt.csv", "predictions=pairs.csv")
+    assert malformed.returncode == 2
+    assert one_line(malformed).startswith("avm evaluate: error: gt.csv: unrecognised CSV header ['a', 'b']; expected ")
+    no_edits = avm(tmp_path, "evaluate", "ground_truth=pairs.csv", "predictions=pairs.csv", "evidence=[audio]")
+    assert no_edits.returncode == 2
+    assert one_line(no_edits) == ("avm evaluate: error: evidence=[audio] needs the edits table: set edits=, or put "
+                                  "edits.csv beside the ground truth")
 
 
 def test_debug_shows_the_traceback(tmp_path):

@@ -14,6 +14,7 @@ import ffmpeg
 import numpy as np
 import pytest
 
+from avm.errors import UserError
 from avm.media import (
     MEDIA_FORMATS,
     DecodeOptions,
@@ -126,12 +127,14 @@ def test_garbled_middle_is_damage(damaged):
 
 
 def test_options_are_validated():
-    with pytest.raises(ValueError, match="on_damage must be one of \\['partial', 'fail'\\], not 'maybe'"):
+    with pytest.raises(UserError, match="^media.on_damage=maybe must be one of partial, fail$"):
         DecodeOptions(on_damage="maybe")
-    with pytest.raises(ValueError, match="decode_timeout_seconds must be >= 0"):
+    with pytest.raises(UserError, match="^media.decode_timeout_seconds=-1 is out of range: it must be at least 0.0$"):
         DecodeOptions(decode_timeout_seconds=-1)
-    with pytest.raises(ValueError, match="allowed_formats is empty"):
+    with pytest.raises(UserError, match="allowed_formats is empty"):
         DecodeOptions(allowed_formats=())
+    with pytest.raises(UserError, match="must be whole seconds"):
+        DecodeOptions(chunk_seconds=10, chunk_margin_seconds=10)
 
 
 @pytest.mark.parametrize("name,fmt", [("list.m3u8", "hls"), ("list.ffconcat", "concat")])

@@ -16,6 +16,8 @@ from dataclasses import dataclass
 import ffmpeg
 import numpy as np
 
+from avm.config import check_values, one_of, ranged
+from avm.errors import UserError
 from avm.media.errors import MediaError
 from avm.media.probe import MEDIA_FORMATS, MediaInfo, format_refused, probe, sniff_format
 from avm.media.source import check_input
@@ -30,39 +32,35 @@ ON_DAMAGE = ("partial", "fail")
 class DecodeOptions:
     """How to normalise media (the ``media`` config group)."""
 
-    sample_rate: int = 16000
-    frame_rate: float = 2.0
-    frame_size: int = 128  # frames are fitted into frame_size x frame_size before bars are cropped
-    bar_threshold: int = 24  # a row/column whose brightest frame mean stays below this is a black bar
-    max_bar_fraction: float = 0.35  # never crop more than this from one side
-    ffmpeg_threads: int = 1
+    sample_rate: int = ranged(16000, 8000)
+    frame_rate: float = ranged(2.0, 0.01)
+    frame_size: int = ranged(128, 16)  # frames are fitted into frame_size x frame_size before bars are cropped
+    bar_threshold: int = ranged(24, 0, 255)  # a row/column whose brightest frame mean stays below this is a black bar
+    max_bar_fraction: float = ranged(0.35, 0.0, 0.5)  # never crop more than this from one side
+    ffmpeg_threads: int = ranged(1, 0)  # 0: ffmpeg's choice
     allowed_schemes: tuple[str, ...] = ()  # URL schemes ffmpeg may open besides local files, e.g. (http, https)
     allowed_formats: tuple[str, ...] = MEDIA_FORMATS  # container formats (demuxer names) that may be opened
     # a damaged file (ffmpeg reports errors, or it decodes shorter than probed): "partial" keeps what decodes and
     # says why in DecodedMedia.damage; "fail" raises MediaError
-    on_damage: str = "partial"
-    max_missing_seconds: float = 1.0  # a stream may decode this much shorter than probed ...
-    max_missing_fraction: float = 0.01  # ... plus this fraction of its probed duration (and one frame interval)
+    on_damage: str = one_of("partial", ON_DAMAGE)
+    max_missing_seconds: float = ranged(1.0, 0.0)  # a stream may decode this much shorter than probed ...
+    max_missing_fraction: float = ranged(0.01, 0.0, 1.0)  # ... plus this fraction of its probed duration (and one frame interval)
     # ffmpeg is killed when one file takes longer (in pieces: waiting for its output); 0 = no limit
-    decode_timeout_seconds: float = 600.0
+    decode_timeout_seconds: float = ranged(600.0, 0.0)
     # a file probed longer than chunk_seconds is decoded in pieces of this length (0: always whole), each with
     # chunk_margin_seconds of the stream on each side, so that memory does not grow with the file
-    chunk_seconds: float = 600.0
-    chunk_margin_seconds: float = 5.0
+    chunk_seconds: float = ranged(600.0, 0.0)
+    chunk_margin_seconds: float = ranged(5.0, 1.0)
 
     def __post_init__(self) -> None:
-        if self.on_damage not in ON_DAMAGE:
-            raise ValueError(f"media.on_damage must be one of {list(ON_DAMAGE)}, not {self.on_damage!r}")
+        """Raise a :class:`UserError` for a value out of its range or choices, or a rule the options break."""
+        check_values(self, "media.")  # options built in Python too
         if not self.allowed_formats:
-            raise ValueError("media.allowed_formats is empty: no file could be opened")
-        for name in ("max_missing_seconds", "max_missing_fraction", "decode_timeout_seconds", "chunk_seconds",
-                     "chunk_margin_seconds"):
-            if getattr(self, name) < 0:
-                raise ValueError(f"media.{name} must be >= 0, not {getattr(self, name)}")
+            raise UserError("media.allowed_formats is empty: no file could be opened")
         if self.chunk_seconds:  # whole seconds keep every piece on the frame and step grids of the models
             whole = float(self.chunk_seconds).is_integer() and float(self.chunk_margin_seconds).is_integer()
             if not whole or not 1 <= self.chunk_margin_seconds < self.chunk_seconds:
-                raise ValueError(f"media.chunk_seconds ({self.chunk_seconds:g}) and media.chunk_margin_seconds "
+                raise UserError(f"media.chunk_seconds ({self.chunk_seconds:g}) and media.chunk_margin_seconds "
                                  f"({self.chunk_margin_seconds:g}) must be whole seconds, the margin at least 1 and "
                                  f"less than the chunk (or chunk_seconds=0: files are decoded whole)")
 

@@ -49,7 +49,7 @@ class DataOptions:
     frame_rate: float = ranged(0.5, 0.01)  # frames per second kept from videos
     max_video_frames: int = ranged(60, 1)
     bar_threshold: int = ranged(24, 0, 255)  # as media.bar_threshold
-    max_bar_fraction: float = ranged(0.35, 0.0, 1.0)
+    max_bar_fraction: float = ranged(0.35, 0.0, 0.5)
     min_std: float = ranged(12.0, 0.0)  # frames flatter than this (gray levels) are dropped: nothing to recognise
     min_side: int = ranged(48, 1)  # frames whose picture is smaller than this after bar removal are dropped
     cache_dir: str = "outputs/train/cache_visual"
