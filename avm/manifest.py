@@ -54,15 +54,19 @@ def relative_id(path: str, root: str) -> str:
 
 
 def _read_table(path: str) -> pa.Table:
+    """The manifest at ``path`` as a table; a file its format cannot parse is a :class:`UserError` naming it."""
     kind = MANIFEST_EXTENSIONS[Path(path).suffix.lower()]
     fs, where = filesystem(path)
-    if kind == "parquet":
-        return pq.read_table(where, filesystem=fs)
-    with fs.open_input_stream(where) as stream:
-        if kind == "csv":
-            return pa_csv.read_csv(stream, convert_options=pa_csv.ConvertOptions(
-                column_types={"uri": pa.string(), "video_id": pa.string()}))
-        return pa_json.read_json(stream)
+    try:
+        if kind == "parquet":
+            return pq.read_table(where, filesystem=fs)
+        with fs.open_input_stream(where) as stream:
+            if kind == "csv":
+                return pa_csv.read_csv(stream, convert_options=pa_csv.ConvertOptions(
+                    column_types={"uri": pa.string(), "video_id": pa.string()}))
+            return pa_json.read_json(stream)
+    except pa.ArrowInvalid as exc:
+        raise UserError(f"{path}: not a readable {kind} manifest ({str(exc).splitlines()[0]})") from None
 
 
 def _long_id(uri: str, base: str) -> str:

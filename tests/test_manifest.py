@@ -43,3 +43,15 @@ def test_a_manifest_without_uris_is_a_user_error(tmp_path):
     (tmp_path / "e.csv").write_text("uri,video_id\n")
     with pytest.raises(UserError, match="lists no files"):
         read_inputs(str(tmp_path / "e.csv"))
+
+
+@pytest.mark.parametrize("name,text,why", [
+    ("m.csv", '"uri,video_id\na.mp4,A\n', "CSV parse error"),
+    ("m.jsonl", '{"uri": "a.mp4"}\n{bad json\n', "JSON parse error"),
+    ("m.parquet", "not parquet", "Parquet magic bytes not found"),
+])
+def test_a_manifest_its_format_cannot_parse_is_a_user_error_naming_it(tmp_path, name, text, why):
+    (tmp_path / name).write_text(text)
+    kind = name.split(".")[1]
+    with pytest.raises(UserError, match=rf"^{tmp_path / name}: not a readable {kind} manifest \(.*{why}"):
+        read_inputs(str(tmp_path / name))
