@@ -9,6 +9,7 @@ from omegaconf import DictConfig
 from avm.bench.config import BenchConfig
 from avm.bench.generate import build_benchmark
 from avm.config import CONFIG_DIR, to_options
+from avm.errors import UserError
 from avm.paths import PACKAGE_ROOT
 from jobs.errors import reported
 from jobs.schemas import register_configs
@@ -22,11 +23,15 @@ def _from_repo(path: str) -> Path:
 
 
 def media_dirs(job: BenchConfig) -> list[Path]:
-    """The main media folder and the extra ones that exist."""
+    """The main media folder (a :class:`UserError` when it does not exist) and the extra ones that exist."""
+    main_dir = _from_repo(job.media_dir)
+    if not main_dir.is_dir():
+        shown = "" if str(main_dir) == job.media_dir else f" ({main_dir})"
+        raise UserError(f"media_dir={job.media_dir}: no such folder{shown}")
     extra = [_from_repo(d) for d in job.extra_media_dirs]
     for missing in (d for d in extra if not d.is_dir()):
         print(f"note: extra media folder {missing} not found, skipped (scripts/fetch_extra_media.sh fills it)")
-    return [_from_repo(job.media_dir), *(d for d in extra if d.is_dir())]
+    return [main_dir, *(d for d in extra if d.is_dir())]
 
 
 @hydra.main(version_base="1.3", config_path=CONFIG_DIR, config_name="make_benchmark")

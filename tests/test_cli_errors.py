@@ -99,6 +99,16 @@ def test_evaluate_names_a_missing_or_malformed_input(tmp_path):
                                   "edits.csv beside the ground truth")
 
 
+def test_a_benchmark_without_media_is_a_user_error(tmp_path):
+    missing = avm(tmp_path, "bench", "make", f"media_dir={tmp_path / 'nope'}", "extra_media_dirs=[]")
+    assert missing.returncode == 2
+    assert one_line(missing) == f"avm bench make: error: media_dir={tmp_path / 'nope'}: no such folder"
+    (tmp_path / "empty").mkdir()
+    empty = avm(tmp_path, "bench", "make", f"media_dir={tmp_path / 'empty'}", "extra_media_dirs=[]")
+    assert empty.returncode == 2
+    assert one_line(empty).startswith("avm bench make: error: small: 4 catalog videos need 4 visual sources")
+
+
 def test_debug_shows_the_traceback(tmp_path):
     quiet = avm(tmp_path, "evaluate", "predictions=p.csv")
     assert quiet.returncode == 2

@@ -12,14 +12,15 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from avm.bench.compose import Clip, Excerpt, Sound, Visual, media_duration
+from avm.errors import UserError
 
 VIDEO_EXTS = (".mp4", ".webm", ".mkv", ".mov")
 PHOTO_EXTS = (".jpg", ".jpeg", ".png", ".webp")
 AUDIO_EXTS = (".opus", ".ogg", ".mp3", ".flac", ".wav", ".m4a")
 
 
-class NotEnoughMedia(ValueError):
-    """The media folders cannot fill the requested benchmark under its uniqueness rules."""
+class NotEnoughMedia(UserError, ValueError):
+    """The media folders cannot fill the requested benchmark under its uniqueness rules (the user adds media)."""
 
 
 @dataclass(frozen=True)
