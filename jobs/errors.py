@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
+import re
 import sys
 import traceback
 from collections.abc import Callable
@@ -21,6 +22,8 @@ from avm.errors import UserError
 from avm.media import MediaError
 
 USER_ERRORS = (UserError, FileNotFoundError, MediaError, OmegaConfBaseException)
+# where in its Rust sources a library (lance) raised an error: ", /root/.cargo/registry/src/.../aws.rs:319:13"
+_RUST_SOURCE = re.compile(r",? /\S+\.rs:\d+:\d+")
 F = TypeVar("F", bound=Callable[..., object])
 
 
@@ -47,7 +50,7 @@ def describe(exc: BaseException) -> str:
     text = str(exc.msg if isinstance(exc, OmegaConfBaseException) else exc).strip()
     if isinstance(exc, FileNotFoundError) and exc.filename:
         text = f"{exc.filename}: {exc.strerror}"
-    line = text.splitlines()[0] if text else type(exc).__name__
+    line = _RUST_SOURCE.sub("", text.splitlines()[0]) if text else type(exc).__name__
     key = getattr(exc, "full_key", None)
     return f"{line} (option {key})" if isinstance(exc, OmegaConfBaseException) and key and key not in line else line
 

@@ -131,6 +131,11 @@ def fail(exc: Exception):
     (UserError("bad option"), 2, "avm job: error: bad option"),
     (FileNotFoundError(2, "No such file or directory", "x.csv"), 2, "avm job: error: x.csv: No such file or directory"),
     (RuntimeError("boom\nmore"), 1, "avm job: failed: RuntimeError: boom (AVM_DEBUG=1 for the traceback)"),
+    (RuntimeError("lance error: LanceError(IO): Generic S3 error: Failed to resolve region for bucket 'b', "
+                  "/root/.cargo/registry/src/index.crates.io-1949cf8c6b5b557f/lance-io-13.0.0/src/object_store/"
+                  "providers/aws.rs:319:13"), 1,
+     "avm job: failed: RuntimeError: lance error: LanceError(IO): Generic S3 error: Failed to resolve region for "
+     "bucket 'b' (AVM_DEBUG=1 for the traceback)"),
 ])
 def test_reported_failures(capsys, monkeypatch, exc, code, line):
     monkeypatch.delenv("AVM_DEBUG", raising=False)
