@@ -8,6 +8,7 @@ import weakref
 import numpy as np
 import pytest
 
+from avm.errors import UserError
 from avm.fingerprint import FingerprintOptions
 from avm.media import DecodeOptions
 from avm.pipeline import FingerprintedRow, MediaRow, fingerprinting_stages, run_stages
@@ -41,10 +42,12 @@ def test_a_file_in_pieces_gives_the_whole_files_fingerprints(media_dir, queries)
 
 
 def test_piece_settings_are_checked():
-    for chunk, margin in ((600, 0), (4, 5), (600.5, 5), (600, 2.5)):
-        with pytest.raises(ValueError, match="must be whole seconds, the margin at least 1 and less than the chunk"):
+    for chunk, margin in ((4, 5), (600.5, 5), (600, 2.5)):
+        with pytest.raises(UserError, match="must be whole seconds, the margin at least 1 and less than the chunk"):
             DecodeOptions(chunk_seconds=chunk, chunk_margin_seconds=margin)
-    assert DecodeOptions(chunk_seconds=0, chunk_margin_seconds=0).chunk_seconds == 0  # files decoded whole
+    with pytest.raises(UserError, match=r"^media.chunk_margin_seconds=0 is out of range: it must be at least 1.0$"):
+        DecodeOptions(chunk_seconds=600, chunk_margin_seconds=0)
+    assert DecodeOptions(chunk_seconds=0).chunk_seconds == 0  # files decoded whole
 
 
 def test_margins_too_short_for_the_models_fail_the_file_with_the_setting_named(media_dir):
