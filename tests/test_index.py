@@ -21,6 +21,7 @@ from avm.index import (
     video_row,
     write_calibration,
 )
+from avm.index.in_memory import top_k
 from avm.index.options import INDEX_TYPES
 from avm.types import Fingerprints, Hits
 
@@ -93,6 +94,35 @@ def test_ann_index_recall_against_exact_search(tmp_path, index_type):
     key = lambda df: set(zip(df.query_index, df.video_id, df.t_start, strict=True))  # noqa: E731
     recall = len(key(exact) & key(approx)) / len(key(exact))
     assert recall >= 0.9
+
+
+def test_a_small_table_is_searched_in_memory_with_lancedbs_results(tmp_path):
+    uri = str(tmp_path / "db")
+    store, flat = FingerprintStore(IndexOptions(uri=uri)), FingerprintStore(IndexOptions(uri=uri, in_memory_max_rows=0))
+    rng = np.random.default_rng(5)
+    vectors = _fill(store, rng, videos=6, per_video=60)
+    queries = np.concatenate([v[::7] for v in vectors.values()]) + 0.05 * _unit(rng, 54, 32)
+    rows = lambda hits: sorted(zip(hits.query_index.tolist(), hits.video_id.tolist(), hits.t_start.tolist(),  # noqa: E731
+                                   hits.similarity.tolist(), strict=True))
+    for k, exclude in ((10, None), (10, "v3"), (400, "v0")):  # 400: more than the 300 rows of the other videos
+        in_memory = knn(store, "audio", queries, k=k, exclude_video_id=exclude)
+        assert rows(in_memory) == rows(knn(flat, "audio", queries, k=k, exclude_video_id=exclude))
+        assert len(in_memory) == len(queries) * min(k, 360 - 60 * (exclude is not None))
+    assert store.in_memory(store.fingerprints("audio")) is not None and flat.in_memory(flat.fingerprints("audio")) is None
+    store_videos(store, {"new": {"audio": Fingerprints("audio", np.zeros(1, np.float32), np.ones(1, np.float32),
+                                                       queries[:1], "test-model")}})
+    store.refresh()
+    assert set(knn(store, "audio", queries[:1], k=1).video_id) == {"new"}  # the next version is read again
+    delete_videos(store, ["new"], reason="test")
+    store.refresh()
+    assert "new" not in set(knn(store, "audio", queries[:1], k=5).video_id)
+
+
+def test_top_k_puts_the_earlier_of_equal_scores_first():
+    scores = np.array([[1.0, 3.0, 3.0, 2.0, 3.0], [0.0, -1.0, 5.0, 5.0, 5.0]], np.float32)
+    assert top_k(scores, 2).tolist() == [[1, 2], [2, 3]]
+    assert top_k(scores, 4).tolist() == [[1, 2, 4, 3], [2, 3, 4, 0]]
+    assert top_k(scores, 5).tolist() == [[1, 2, 4, 3, 0], [2, 3, 4, 0, 1]]
 
 
 def test_sql_literals_quote_ids_with_quotes(tmp_path):

@@ -16,6 +16,9 @@ class IndexOptions:
     uri: str = "outputs/lancedb"
     storage_options: dict[str, str] = field(default_factory=dict)
     build_min_rows: int = ranged(100_000, 0)  # exact (brute-force) search below this many rows per table
+    # a table without an ANN index and at most this many rows is read into memory once per version and searched
+    # there exactly (rows × dim × 4 bytes per reader); a larger one by LanceDB's flat scan of every row per query
+    in_memory_max_rows: int = ranged(200_000, 0)
     index_type: str = one_of("IVF_PQ", INDEX_TYPES)
     num_partitions: int | None = ranged(None, 1)  # None: LanceDB's default for the table size
     num_sub_vectors: int | None = ranged(None, 1)  # None: dim / 4 (a code byte per 4 dimensions; PQ only)

@@ -59,20 +59,24 @@ def impostor_similarities(store: FingerprintStore, modality: str, samples: int, 
     vectors, owners = sample["vector"], np.asarray(sample["video_id"], dtype=object)
     best, left_out = _best_foreign(knn(store, modality, vectors, k), owners, ignore, recurring)
     # intervals whose k nearest all lie in their own video (long still or repeated scenes) or in ignored content
-    # are searched again deeper, then alone with their video filtered out, so the sample is not biased towards
-    # varied content
+    # are searched again deeper, then with their video filtered out (one search per video), so the sample is not
+    # biased towards varied content
     missing = np.setdiff1d(np.arange(len(vectors)), np.union1d(best.index.to_numpy(), left_out))
     if len(missing):
         deeper, deeper_left_out = _best_foreign(knn(store, modality, vectors[missing], 8 * k), owners[missing],
                                                 ignore, recurring)
         best = pd.concat([best, pd.Series(deeper.to_numpy(), index=missing[deeper.index.to_numpy()])])
         left_out = np.union1d(left_out, missing[deeper_left_out])
-    for i in np.setdiff1d(np.arange(len(vectors)), np.union1d(best.index.to_numpy(), left_out)):
-        again = knn(store, modality, vectors[i:i + 1], 1, exclude_video_id=str(owners[i]))
+    rest = np.setdiff1d(np.arange(len(vectors)), np.union1d(best.index.to_numpy(), left_out))
+    nearest: dict[int, float] = {}
+    for owner in pd.unique(owners[rest]):
+        rows = rest[owners[rest] == owner]
+        again = knn(store, modality, vectors[rows], 1, exclude_video_id=str(owner))
         if ignore is not None and len(again):
             again = again.select(~ignore(again.video_id, again.t_start, again.t_end))
-        if len(again):
-            best.loc[i] = float(again.similarity[0])
+        nearest.update(zip(rows[again.query_index].tolist(), again.similarity.tolist(), strict=True))
+    for i in sorted(nearest):
+        best.loc[i] = nearest[i]
     return best.to_numpy(np.float32)
 
 

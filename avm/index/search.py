@@ -6,6 +6,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from avm.index.snapshot import CatalogSnapshot
 from avm.index.sql import sql_literal
 from avm.index.store import FingerprintStore, read_again_if_gone
 from avm.schema import HITS_SCHEMA
@@ -19,7 +20,8 @@ def knn(store: FingerprintStore, modality: str, vectors: np.ndarray, k: int, exc
     Only the current fingerprints of searchable videos in the store's snapshot are returned (never leftovers of
     an interrupted or replaced write). ``exclude_video_id`` is filtered out before the search (a catalog video
     never matches itself). With an ANN index, ``nprobes``, ``ef`` and ``refine_factor`` come from the store's options;
-    ``exact`` bypasses the index. With ``segments``, the stored segment vectors are searched instead (the hits'
+    ``exact`` bypasses the index. A table searched without an index is searched in memory when it is small
+    (:meth:`FingerprintStore.in_memory`), with the same results as LanceDB's flat search. With ``segments``, the stored segment vectors are searched instead (the hits'
     times are the segments').
     """
     snapshot = store.snapshot()
@@ -27,6 +29,9 @@ def knn(store: FingerprintStore, modality: str, vectors: np.ndarray, k: int, exc
     if table is None or len(vectors) == 0:
         return Hits.empty()
     indexed = not exact and store.has_vector_index(modality, segments=segments)
+    in_memory = None if indexed else store.in_memory(table)
+    if in_memory is not None:
+        return Hits.from_table(_current(snapshot, modality, in_memory.search(vectors, k, exclude_video_id)))
     parts = []
     for first in range(0, len(vectors), batch_size):
         batch = np.asarray(vectors[first:first + batch_size], dtype=np.float32)
@@ -45,15 +50,21 @@ def knn(store: FingerprintStore, modality: str, vectors: np.ndarray, k: int, exc
         result = read_again_if_gone(query.to_arrow, table)
         if len(batch) == 1 and "query_index" not in result.column_names:
             result = result.append_column("query_index", pa.array(np.zeros(result.num_rows, np.int32)))
-        current = snapshot.current(modality, result["video_id"].to_numpy(zero_copy_only=False),
-                                   result["batch_id"].to_numpy())
-        if not current.all():
-            result = result.filter(pa.array(current))
-        parts.append(pa.table({
-            "query_index": pc.add(result["query_index"].cast(pa.int32()), first),
-            "video_id": result["video_id"],
-            "t_start": result["t_start"],
-            "t_end": result["t_end"],
-            "similarity": pc.subtract(1.0, result["_distance"]).cast(pa.float32()),
-        }, schema=HITS_SCHEMA))
+        parts.append(_current(snapshot, modality, result.append_column(
+            "similarity", pc.subtract(1.0, result["_distance"]).cast(pa.float32())), first))
     return Hits.from_table(pa.concat_tables(parts))
+
+
+def _current(snapshot: CatalogSnapshot, modality: str, result: pa.Table, first: int = 0) -> pa.Table:
+    """The rows of ``result`` (``query_index`` counted from ``first``) that are current fingerprints."""
+    current = snapshot.current(modality, result["video_id"].to_numpy(zero_copy_only=False),
+                               result["batch_id"].to_numpy())
+    if not current.all():
+        result = result.filter(pa.array(current))
+    return pa.table({
+        "query_index": pc.add(result["query_index"].cast(pa.int32()), first),
+        "video_id": result["video_id"],
+        "t_start": result["t_start"],
+        "t_end": result["t_end"],
+        "similarity": result["similarity"].cast(pa.float32()),
+    }, schema=HITS_SCHEMA)

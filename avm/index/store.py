@@ -33,6 +33,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from avm.errors import UserError
+from avm.index.in_memory import InMemoryTable
 from avm.index.lock import CommitLock
 from avm.index.options import IndexOptions
 from avm.index.snapshot import CatalogSnapshot
@@ -115,6 +116,7 @@ class FingerprintStore:
         self.lock = CommitLock(self.local_dir)
         self._db: lancedb.DBConnection | None = None
         self._snapshot = snapshot
+        self._in_memory: dict[str, InMemoryTable] = {}  # table name → its rows, as last read
 
     # --- connection and tables ----------------------------------------------------------------
     def exists(self) -> bool:
@@ -309,6 +311,18 @@ class FingerprintStore:
         """Rows stored in the active fingerprints table of ``modality`` (0 when it does not exist)."""
         table = self.fingerprints(modality)
         return 0 if table is None else table.count_rows()
+
+    def in_memory(self, table: lancedb.table.Table) -> InMemoryTable | None:
+        """The latest version of ``table`` held in memory (read once per version), or None when it has more than
+        ``opts.in_memory_max_rows`` rows."""
+        if table.count_rows() > self.opts.in_memory_max_rows:
+            self._in_memory.pop(table.name, None)
+            return None
+        held = self._in_memory.get(table.name)
+        if held is None or held.version != table.version:
+            held = read_again_if_gone(lambda: InMemoryTable.read(table.name, table.to_lance()), table)
+            self._in_memory[table.name] = held
+        return held
 
     def has_vector_index(self, modality: str, version: str | None = None, segments: bool = False) -> bool:
         table = self.fingerprints(modality, version, segments)
