@@ -2,7 +2,8 @@
 
 A mistake the user can fix (:class:`avm.errors.UserError`, a missing file, a file that is not media, a bad,
 unknown or missing option) prints ``avm <job>: error: <message>`` and exits with 2; anything else prints
-``avm <job>: failed: <Type>: <message>`` and exits with 1.
+``avm <job>: failed: <Type>: <message>`` and exits with 1. A batch in which every input file failed exits with 1
+too (:func:`exit_if_every_file_failed`).
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ import os
 import re
 import sys
 import traceback
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import TypeVar
 
 from hydra.errors import HydraException, MissingConfigException
@@ -76,3 +77,13 @@ def reported(job: str) -> Callable[[F], F]:
         return run  # type: ignore[return-value]
 
     return decorate
+
+
+def exit_if_every_file_failed(job: str, files: int, failures: Sequence[tuple[str, str]]) -> None:
+    """End ``job`` with exit code 1 when each of its ``files`` (at least one) failed: a batch that did nothing is a
+    failed job for whoever schedules it. A file failing among others is reported (``FAILED`` lines) and the job
+    still exits with 0."""
+    if files and len(failures) >= files:
+        print(f"avm {job}: failed: every one of the {files} input files failed (the FAILED lines above say why)",
+              file=sys.stderr)
+        raise SystemExit(1)

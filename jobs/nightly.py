@@ -7,7 +7,7 @@ from avm.config import CONFIG_DIR, to_options
 from avm.manifest import read_inputs
 from avm.pipeline.config import NightlyConfig
 from avm.pipeline.runner import nightly
-from jobs.errors import reported
+from jobs.errors import exit_if_every_file_failed, reported
 from jobs.schemas import register_configs
 
 register_configs()
@@ -19,6 +19,7 @@ def main(cfg: DictConfig) -> None:
     job = to_options(cfg, NightlyConfig)
     summary, result = nightly(job, read_inputs(job.input))
     print("\n".join(summary.lines() + result.lines()))
+    exit_if_every_file_failed("nightly", summary.files, summary.failures)
 
 
 if __name__ == "__main__":

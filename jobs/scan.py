@@ -8,7 +8,7 @@ from avm.errors import UserError
 from avm.manifest import read_inputs
 from avm.pipeline.config import ScanConfig
 from avm.pipeline.runner import scan
-from jobs.errors import reported
+from jobs.errors import exit_if_every_file_failed, reported
 from jobs.schemas import register_configs
 
 register_configs()
@@ -24,6 +24,7 @@ def main(cfg: DictConfig) -> None:
     queries = None if job.queries == "catalog" else read_inputs(job.queries)
     result = scan(job, queries)
     print("\n".join(result.lines()))
+    exit_if_every_file_failed("scan", result.queries, result.failed)
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """How the `avm` jobs fail: a user error is one line on stderr and exit code 2, anything else one line and exit
-code 1, a traceback only with --debug / AVM_DEBUG=1 (a mistyped, ill-typed or out-of-range option included); and
-`avm match FILE` takes any file name literally."""
+code 1, a traceback only with --debug / AVM_DEBUG=1 (a mistyped, ill-typed or out-of-range option included); a
+batch whose every file failed exits with 1; and `avm match FILE` takes any file name literally."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from omegaconf import OmegaConf
 
 from avm.errors import UserError
+from avm.index import FingerprintStore, IndexOptions
 from jobs import cli
-from jobs.errors import reported
+from jobs.errors import exit_if_every_file_failed, reported
 
 AVM = shutil.which("avm") or str(Path(sys.executable).parent / "avm")
 ENV = {k: v for k, v in os.environ.items() if k not in ("AVM_DEBUG", "HYDRA_FULL_ERROR")}
@@ -156,3 +157,25 @@ def test_unknown_job(capsys, monkeypatch):
         cli.main()
     assert stop.value.code == 2 and "unknown job 'nosuchjob'" in capsys.readouterr().err
     assert os.environ["AVM_DEBUG"] == "1"
+
+
+def test_an_ingest_whose_every_file_failed_exits_with_1(tmp_path):
+    (tmp_path / "in").mkdir()
+    (tmp_path / "in" / "empty.mp4").write_bytes(b"")
+    (tmp_path / "in" / "text.mp4").write_text("not media\n")
+    run = avm(tmp_path, "ingest", "input=in", "index.uri=db", "paths.output_dir=out", "ray.num_cpus=1")
+    assert run.returncode == 1, run.stderr[-2000:]
+    assert run.stderr.strip().splitlines()[-1] == ("avm ingest: failed: every one of the 2 input files failed (the "
+                                                   "FAILED lines above say why)")
+    assert "FAILED empty: " in run.stdout and "FAILED text: " in run.stdout
+    videos = FingerprintStore(IndexOptions(uri=str(tmp_path / "db"))).videos(["video_id", "status"]).to_pandas()
+    assert sorted(zip(videos.video_id, videos.status, strict=True)) == [("empty", "failed"), ("text", "failed")]
+
+
+def test_a_batch_with_a_file_left_exits_with_0(capsys):
+    exit_if_every_file_failed("job", 0, [])
+    exit_if_every_file_failed("job", 3, [("a", "broken"), ("b", "broken")])
+    assert capsys.readouterr().err == ""
+    with pytest.raises(SystemExit) as stop:
+        exit_if_every_file_failed("job", 2, [("a", "broken"), ("b", "broken")])
+    assert stop.value.code == 1 and "every one of the 2 input files failed" in capsys.readouterr().err
